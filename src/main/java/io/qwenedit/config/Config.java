@@ -1,0 +1,28 @@
+package io.qwenedit.config;
+
+import java.util.List;
+
+/**
+ * The whole configuration, typed and validated, built once at start-up by {@link ConfigLoader} and then sliced into
+ * each role's and verticle's settings.
+ */
+public record Config(RedisConfig redis, QueueConfig queue, WorkerConfig worker, ComfyConfig comfy, List<String> warnings) {
+
+  /** Builds and validates every section; throws {@link ConfigException} on the first bad value. */
+  public static Config from(Settings s) {
+    RedisConfig redis = RedisConfig.from(s);
+    QueueConfig queue = QueueConfig.from(s);
+    WorkerConfig worker = WorkerConfig.from(s);
+    ComfyConfig comfy = ComfyConfig.from(s);
+    List<String> warnings = s.unusedFileKeys().stream().map(k -> "Unknown setting " + k + " is ignored").toList();
+    return new Config(redis, queue, worker, comfy, warnings);
+  }
+
+  public Config withRedis(RedisConfig r) {
+    return new Config(r, queue, worker, comfy, warnings);
+  }
+
+  public Config withQueue(QueueConfig q) {
+    return new Config(redis, q, worker, comfy, warnings);
+  }
+}

@@ -1,0 +1,483 @@
+package io.qwenedit.queue;
+
+import io.qwenedit.config.QueueConfig;
+import io.qwenedit.queue.QueueResults.Claim;
+import io.qwenedit.queue.QueueResults.Claimed;
+import io.qwenedit.queue.QueueResults.Enqueued;
+import io.qwenedit.queue.QueueResults.Lease;
+import io.qwenedit.queue.QueueResults.Outcome;
+import io.qwenedit.queue.QueueResults.Reaped;
+import io.qwenedit.queue.QueueResults.Running;
+import io.qwenedit.queue.QueueResults.Snapshot;
+import io.qwenedit.redis.LuaScript;
+import io.qwenedit.redis.RedisCommands;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Redis job queue every role uses. Enqueue, claim, lease renewal, progress, completion, failure, release, cancel,
+ * reaping and dead letters are each one Lua script, so a crash at any instant leaves a consistent state; every write
+ * by a job's holder is fenced by the lease generation it was given at claim. Non-blocking: waiting for work is
+ * {@link JobWaiter}'s job.
+ */
+public final class JobQueue {
+  private static final Logger LOG = LoggerFactory.getLogger(JobQueue.class);
+  /** An image stored before its job record lives this long unless the enqueue script adopts it. */
+  private static final Duration PROVISIONAL_IMAGE_TTL = Duration.ofHours(1);
+  private static final int REAP_LIMIT = 200;
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final char[] ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz".toCharArray();
+
+  private static final LuaScript ENQUEUE = LuaScript.load("enqueue");
+  private static final LuaScript CLAIM = LuaScript.load("claim");
+  private static final LuaScript RENEW = LuaScript.load("renew");
+  private static final LuaScript PROGRESS = LuaScript.load("progress");
+  private static final LuaScript COMPLETE = LuaScript.load("complete");
+  private static final LuaScript FAIL = LuaScript.load("fail");
+  private static final LuaScript RELEASE = LuaScript.load("release");
+  private static final LuaScript REAP = LuaScript.load("reap");
+  private static final LuaScript CANCEL = LuaScript.load("cancel");
+  private static final LuaScript RETRY_DEAD = LuaScript.load("retry_dead");
+
+  private final RedisCommands redis;
+  private final QueueConfig cfg;
+  private final Keys keys;
+  private final ImageStore images;
+
+  public JobQueue(RedisCommands redis, QueueConfig cfg) {
+    this.redis = redis;
+    this.cfg = cfg;
+    this.keys = new Keys(redis.config().prefix());
+    this.images = new RedisImageStore(redis, keys);
+  }
+
+  public Keys keys() {
+    return keys;
+  }
+
+  public QueueConfig config() {
+    return cfg;
+  }
+
+  public ImageStore images() {
+    return images;
+  }
+
+  public RedisCommands redis() {
+    return redis;
+  }
+
+  /** A short random job id (13 characters of Crockford base32, 65 bits). */
+  public static String newId() {
+    char[] c = new char[13];
+    for (int i = 0; i < c.length; i++) {
+      c[i] = ID_ALPHABET[RANDOM.nextInt(ID_ALPHABET.length)];
+    }
+    return new String(c);
+  }
+
+  // ---------------------------------------------------------------- enqueue
+
+  /**
+   * Checks the request against the limits, stores the image and queues the job. Fails with
+   * {@link JobRejectedException} for bad input or a full queue; the same idempotency key twice gives the first job.
+   */
+  public Future<Enqueued> enqueue(NewJob req) {
+    ImageInfo info;
+    try {
+      info = validate(req, cfg);
+    } catch (JobRejectedException e) {
+      return Future.failedFuture(e);
+    }
+    String idem = blankToNull(req.idempotencyKey());
+    Future<Enqueued> existing = idem == null ? Future.succeededFuture(null) : findDuplicate(idem);
+    return existing.compose(dup -> dup != null ? Future.succeededFuture(dup) : store(req, info, idem));
+  }
+
+  /** Validation of a request against the limits; the message tells the person what to change. */
+  public static ImageInfo validate(NewJob req, QueueConfig cfg) {
+    String prompt = req.prompt() == null ? "" : req.prompt().strip();
+    if (prompt.isEmpty()) {
+      throw new JobRejectedException("prompt_missing", "The edit instruction is empty: describe the change you want, e.g. \"make the sky purple\".");
+    }
+    if (prompt.codePointCount(0, prompt.length()) > cfg.maxPromptChars()) {
+      throw new JobRejectedException("prompt_too_long", "The edit instruction is " + prompt.codePointCount(0, prompt.length())
+          + " characters long; the limit is " + cfg.maxPromptChars() + ". Please shorten it.");
+    }
+    if (req.image() == null || req.image().length() == 0) {
+      throw new JobRejectedException("image_missing", "No image was given: send a photo (" + ImageInfo.ACCEPTED + ").");
+    }
+    if (req.image().length() > cfg.maxImageBytes()) {
+      throw new JobRejectedException("image_too_large", "The image is " + mb(req.image().length()) + "; the limit is "
+          + mb(cfg.maxImageBytes()) + ". Please send a smaller image.");
+    }
+    ImageInfo info = ImageInfo.sniff(req.image().getBytes());
+    if (info == null) {
+      throw new JobRejectedException("not_an_image", "The file is not a picture this service can read: send a "
+          + ImageInfo.ACCEPTED + " image.");
+    }
+    if (info.pixels() > cfg.maxImagePixels()) {
+      throw new JobRejectedException("image_too_many_pixels", "The image is " + info.width() + "x" + info.height() + " ("
+          + String.format(java.util.Locale.ROOT, "%.1f", info.pixels() / 1e6) + " megapixels); the limit is "
+          + String.format(java.util.Locale.ROOT, "%.1f", cfg.maxImagePixels() / 1e6) + " megapixels. Please send a smaller image.");
+    }
+    if (req.params() != null) {
+      Object seed = req.params().getValue("seed");
+      if (seed != null && !(seed instanceof Number)) {
+        throw new JobRejectedException("bad_input", "The seed must be a whole number, not \"" + seed + "\".");
+      }
+      Object steps = req.params().getValue("steps");
+      if (steps != null && (!(steps instanceof Number) || ((Number) steps).intValue() < 1 || ((Number) steps).intValue() > 200)) {
+        throw new JobRejectedException("bad_input", "The number of steps must be a whole number from 1 to 200, not \"" + steps + "\".");
+      }
+    }
+    return info;
+  }
+
+  private static String mb(long bytes) {
+    return String.format(java.util.Locale.ROOT, "%.1f MB", bytes / (1024.0 * 1024.0));
+  }
+
+  private Future<Enqueued> findDuplicate(String idem) {
+    return redis.send(Command.GET, keys.idempotency(idem)).compose(r -> {
+      if (r == null) {
+        return Future.succeededFuture(null);
+      }
+      String id = r.toString();
+      return get(id).compose(job -> job == null ? Future.succeededFuture(null)
+          : position(id).map(pos -> new Enqueued(id, pos == null ? -1 : pos, true)));
+    });
+  }
+
+  private Future<Enqueued> store(NewJob req, ImageInfo info, String idem) {
+    String id = newId();
+    String inputRef = id + "-in." + info.extension();
+    List<Object> args = new ArrayList<>(List.of(id, keys.jobPrefix(), keys.eventsChannel(), cfg.maxDepth(),
+        idem == null ? 0 : cfg.retention().toMillis()));
+    addField(args, "prompt", req.prompt().strip());
+    addField(args, "input", inputRef);
+    addField(args, "input_info", info.toJson().encode());
+    if (req.params() != null) {
+      addField(args, "params", req.params().encode());
+    }
+    if (blankToNull(req.workflow()) != null) {
+      addField(args, "workflow", req.workflow());
+    }
+    if (req.source() != null) {
+      addField(args, "source", req.source().encode());
+    }
+    if (idem != null) {
+      addField(args, "idem", idem);
+    }
+    List<String> scriptKeys = List.of(keys.waiting(), keys.delayed(), keys.marker(), keys.seq(), keys.stats(), keys.job(id),
+        keys.idempotency(idem == null ? "-" : idem), keys.image(inputRef));
+    return images.put(inputRef, req.image(), PROVISIONAL_IMAGE_TTL)
+        .compose(v -> redis.eval(ENQUEUE, scriptKeys, args))
+        .compose(r -> {
+          String status = r.get(0).toString();
+          switch (status) {
+            case "ok":
+              LOG.info("job {} queued at position {} ({}x{} {}, prompt {} chars)", id, r.get(2).toInteger(),
+                  info.width(), info.height(), info.format(), req.prompt().strip().length());
+              return Future.succeededFuture(new Enqueued(id, r.get(2).toInteger(), false));
+            case "dup":
+              return images.delete(inputRef).map(v -> new Enqueued(r.get(1).toString(), r.get(2).toInteger(), true));
+            default:
+              return images.delete(inputRef).compose(v -> Future.failedFuture(new JobRejectedException("queue_full",
+                  "The service is busy: " + r.get(2).toLong() + " edits are waiting, the limit is " + cfg.maxDepth()
+                      + ". Please try again in a few minutes.")));
+          }
+        });
+  }
+
+  private static void addField(List<Object> args, String field, String value) {
+    args.add(field);
+    args.add(value);
+  }
+
+  private static String blankToNull(String s) {
+    return s == null || s.isBlank() ? null : s.strip();
+  }
+
+  // ---------------------------------------------------------------- claim and lease
+
+  /**
+   * Takes up to {@code max} jobs in FIFO order, recording holder and lease atomically. Records that cannot be read
+   * (poison) are dead-lettered here with their reason and left out of the result.
+   */
+  public Future<Claim> claim(String holder, int max) {
+    if (max <= 0) {
+      return Future.succeededFuture(new Claim(List.of(), -1));
+    }
+    List<String> scriptKeys = List.of(keys.waiting(), keys.delayed(), keys.active(), keys.marker(), keys.dead(), keys.done(),
+        keys.outcomes(), keys.stats());
+    List<Object> args = List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), holder, cfg.lease().toMillis(),
+        max, cfg.deadRetention().toMillis(), cfg.deadMax(), cfg.eventsMaxLen());
+    return redis.eval(CLAIM, scriptKeys, args).compose(r -> {
+      List<Claimed> jobs = new ArrayList<>();
+      List<Future<?>> poison = new ArrayList<>();
+      for (Response entry : r.get(0)) {
+        String id = entry.get(0).toString();
+        long fence = entry.get(1).toLong();
+        Map<String, String> hash = Job.hash(entry.get(2));
+        try {
+          jobs.add(new Claimed(Job.fromHash(hash), fence));
+        } catch (Job.PoisonRecordException e) {
+          LOG.warn("job {} has a broken record and goes to the dead-letter set: {}", id, e.getMessage());
+          poison.add(terminate(id, fence, "dead", "poison_record",
+              "The stored job record is broken (" + e.getMessage() + "); it cannot be run", 0));
+        }
+      }
+      long nextDue = r.get(1).toLong();
+      return Future.join(poison).transform(ignored -> Future.succeededFuture(new Claim(jobs, nextDue)));
+    });
+  }
+
+  /** Extends the lease; also records the GPU and ComfyUI prompt id when given (null to leave them). */
+  public Future<Lease> renew(String id, long fence, String gpu, String promptId) {
+    return redis.eval(RENEW, List.of(keys.active()), List.of(keys.jobPrefix(), id, fence, cfg.lease().toMillis(),
+        gpu == null ? "" : gpu, promptId == null ? "" : promptId)).map(JobQueue::lease);
+  }
+
+  /** Records progress (e.g. {"value":7,"max":20}) and extends the lease. */
+  public Future<Lease> progress(String id, long fence, JsonObject progress) {
+    return redis.eval(PROGRESS, List.of(keys.active()), List.of(keys.jobPrefix(), id, fence, cfg.lease().toMillis(),
+        keys.eventsChannel(), progress.encode())).map(JobQueue::lease);
+  }
+
+  private static Lease lease(Response r) {
+    boolean held = r.get(0).toInteger() == 1;
+    return held ? new Lease(true, "1".equals(r.get(1).toString()), "running") : new Lease(false, false, r.get(1).toString());
+  }
+
+  // ---------------------------------------------------------------- outcomes
+
+  /** Stores the result image and marks the job succeeded (refused if the caller's lease was taken over). */
+  public Future<Outcome> complete(String id, long fence, Buffer result, JsonObject resultInfo) {
+    ImageInfo info = ImageInfo.sniff(result.getBytes());
+    String ref = id + "-out-" + fence + "." + (info == null ? "bin" : info.extension());
+    JsonObject meta = resultInfo == null ? new JsonObject() : resultInfo.copy();
+    if (info != null) {
+      meta.mergeIn(info.toJson());
+    }
+    return images.put(ref, result, PROVISIONAL_IMAGE_TTL)
+        .compose(v -> redis.eval(COMPLETE, keys.finishKeys(), List.of(keys.jobPrefix(), keys.imagePrefix(),
+            keys.eventsChannel(), id, fence, ref, meta.encode(), cfg.retention().toMillis(), cfg.eventsMaxLen(),
+            cfg.deadRetention().toMillis(), cfg.deadMax())))
+        .compose(r -> {
+          Outcome o = outcome(r);
+          if (!o.accepted()) {
+            LOG.warn("job {}: result refused, the lease (fence {}) is no longer ours (state {})", id, fence, o.state());
+            return images.delete(ref).map(o);
+          }
+          LOG.info("job {} succeeded", id);
+          return Future.succeededFuture(o);
+        });
+  }
+
+  /**
+   * Ends an attempt with an error. Retryable: back to the queue after an exponential, jittered delay, or dead after
+   * JOB_MAX_ATTEMPTS. Not retryable: failed at once.
+   */
+  public Future<Outcome> fail(String id, long fence, int attempts, JobError error) {
+    long delay = Backoff.delay(attempts, cfg.retryBase(), cfg.retryMax(), ThreadLocalRandom.current()::nextDouble).toMillis();
+    return terminate(id, fence, error.retryable() ? "auto" : "fail", error.code(), error.message(), delay)
+        .onSuccess(o -> LOG.info("job {} attempt {} ended with {} ({}): {} -> {}", id, attempts, error.code(),
+            error.retryable() ? "retryable" : "not retryable", error.message(), o.accepted() ? o.state() : "refused, lease lost"));
+  }
+
+  /** Sends a job straight to the dead-letter set (a record or input that can never work). */
+  public Future<Outcome> deadLetter(String id, long fence, String code, String message) {
+    return terminate(id, fence, "dead", code, message, 0);
+  }
+
+  /** The holder stopped the job because it was cancelled. */
+  public Future<Outcome> finishCancelled(String id, long fence) {
+    return terminate(id, fence, "cancelled", "cancelled", "Cancelled while running", 0);
+  }
+
+  private Future<Outcome> terminate(String id, long fence, String mode, String code, String message, long delayMs) {
+    return redis.eval(FAIL, keys.finishKeys(), List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), id, fence,
+        mode, code, message, delayMs, cfg.maxAttempts(), cfg.retention().toMillis(), cfg.deadRetention().toMillis(),
+        cfg.deadMax(), cfg.eventsMaxLen())).map(JobQueue::outcome);
+  }
+
+  /** Hands a running job back to its place in line without counting the attempt (shutdown, lost GPU slot). */
+  public Future<Outcome> release(String id, long fence, String reason) {
+    return redis.eval(RELEASE, List.of(keys.waiting(), keys.active(), keys.marker()),
+        List.of(keys.jobPrefix(), keys.eventsChannel(), id, fence, reason)).map(JobQueue::outcome);
+  }
+
+  private static Outcome outcome(Response r) {
+    return new Outcome(r.get(0).toInteger() == 1, r.get(1).toString());
+  }
+
+  /**
+   * Cancels a job: a queued one is removed at once ("cancelled"); a running one is flagged and its holder told on the
+   * cancel channel ("requested"); otherwise returns the job's state, or "missing".
+   */
+  public Future<String> cancel(String id) {
+    return redis.eval(CANCEL, keys.finishKeys(), List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(),
+        keys.cancelChannel(), id, cfg.retention().toMillis(), cfg.eventsMaxLen(), cfg.deadRetention().toMillis(),
+        cfg.deadMax())).map(r -> r.get(0).toString());
+  }
+
+  /** Returns expired leases to the queue (or the dead-letter set), promotes due retries, trims bounded sets. */
+  public Future<Reaped> reap() {
+    List<String> scriptKeys = List.of(keys.waiting(), keys.delayed(), keys.active(), keys.marker(), keys.dead(), keys.done(),
+        keys.outcomes(), keys.stats());
+    return redis.eval(REAP, scriptKeys, List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), cfg.maxStalls(),
+        cfg.maxAttempts(), cfg.retention().toMillis(), cfg.deadRetention().toMillis(), cfg.deadMax(), cfg.eventsMaxLen(),
+        REAP_LIMIT)).map(r -> {
+          Reaped reaped = new Reaped(strings(r.get(0)), strings(r.get(1)), r.get(2).toInteger());
+          reaped.requeued().forEach(id -> LOG.warn("job {}: its worker stopped renewing the lease; returned to the queue", id));
+          reaped.dead().forEach(id -> LOG.warn("job {}: abandoned by workers too often; moved to the dead-letter set", id));
+          return reaped;
+        });
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** The job, or null when it does not exist (never queued, or expired after its retention). */
+  public Future<Job> get(String id) {
+    return redis.send(Command.HGETALL, keys.job(id)).map(r -> {
+      Map<String, String> h = Job.hash(r);
+      return h.isEmpty() ? null : Job.fromHash(h);
+    });
+  }
+
+  /** 1 = next in line; null when the job is not waiting in line (running, finished, retry-delayed, unknown). */
+  public Future<Integer> position(String id) {
+    return redis.send(Command.ZRANK, keys.waiting(), id).map(r -> r == null ? null : r.toInteger() + 1);
+  }
+
+  /** Jobs waiting in line plus retry-delayed ones. */
+  public Future<Long> depth() {
+    return redis.batch(List.of(Request.cmd(Command.ZCARD).arg(keys.waiting()), Request.cmd(Command.ZCARD).arg(keys.delayed())))
+        .map(rs -> rs.get(0).toLong() + rs.get(1).toLong());
+  }
+
+  public Future<Buffer> image(String ref) {
+    return images.get(ref);
+  }
+
+  /** Dead-lettered jobs, newest first (at most {@code limit}). */
+  public Future<List<Job>> dead(int limit) {
+    return redis.send(Command.ZREVRANGE, keys.dead(), 0, limit - 1).compose(r -> jobs(strings(r)));
+  }
+
+  /** Jobs by id, skipping those that no longer exist. */
+  public Future<List<Job>> jobs(List<String> ids) {
+    if (ids.isEmpty()) {
+      return Future.succeededFuture(List.of());
+    }
+    List<Request> reqs = ids.stream().map(id -> Request.cmd(Command.HGETALL).arg(keys.job(id))).toList();
+    return redis.batch(reqs).map(rs -> {
+      List<Job> out = new ArrayList<>();
+      for (int i = 0; i < rs.size(); i++) {
+        Map<String, String> h = Job.hash(rs.get(i));
+        if (h.isEmpty()) {
+          continue;
+        }
+        try {
+          out.add(Job.fromHash(h));
+        } catch (Job.PoisonRecordException e) {
+          LOG.warn("job {}: unreadable record: {}", ids.get(i), e.getMessage());
+        }
+      }
+      return out;
+    });
+  }
+
+  /** Puts a dead-lettered job back in line with fresh counters; false when it is not dead or its input is gone. */
+  public Future<Outcome> retryDead(String id) {
+    return redis.eval(RETRY_DEAD, List.of(keys.waiting(), keys.dead(), keys.marker(), keys.seq()),
+        List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), id))
+        .map(r -> r.get(0).toInteger() == 1 ? new Outcome(true, "queued") : new Outcome(false, r.get(1).toString()));
+  }
+
+  /** Retries every dead-lettered job; returns how many went back in line. */
+  public Future<Integer> retryAllDead() {
+    return redis.send(Command.ZRANGE, keys.dead(), 0, -1).compose(r -> {
+      List<Future<Outcome>> all = strings(r).stream().map(this::retryDead).toList();
+      return Future.all(all).map(cf -> (int) all.stream().filter(f -> f.result().accepted()).count());
+    });
+  }
+
+  /** Everything {@code status} shows, in two round trips. */
+  public Future<Snapshot> snapshot(WorkerRegistry workers) {
+    List<Request> reqs = List.of(
+        Request.cmd(Command.ZCARD).arg(keys.waiting()),
+        Request.cmd(Command.ZCARD).arg(keys.delayed()),
+        Request.cmd(Command.ZRANGE).arg(keys.active()).arg(0).arg(-1),
+        Request.cmd(Command.ZCARD).arg(keys.dead()),
+        Request.cmd(Command.ZCARD).arg(keys.done()),
+        Request.cmd(Command.HGETALL).arg(keys.stats()),
+        Request.cmd(Command.TIME));
+    return redis.batch(reqs).compose(rs -> {
+      List<String> active = strings(rs.get(2));
+      JsonObject counters = new JsonObject();
+      Job.hash(rs.get(5)).forEach((k, v) -> counters.put(k, Long.parseLong(v)));
+      long now = rs.get(6).get(0).toLong() * 1000 + rs.get(6).get(1).toLong() / 1000;
+      Future<List<Running>> running = runningDetails(active);
+      Future<JsonArray> ws = workers == null ? Future.succeededFuture(new JsonArray()) : workers.list();
+      return Future.all(running, ws).map(cf -> new Snapshot(rs.get(0).toLong(), rs.get(1).toLong(), running.result(),
+          rs.get(3).toLong(), rs.get(4).toLong(), counters, ws.result(), now));
+    });
+  }
+
+  private Future<List<Running>> runningDetails(List<String> ids) {
+    if (ids.isEmpty()) {
+      return Future.succeededFuture(List.of());
+    }
+    List<Request> reqs = ids.stream().map(id -> Request.cmd(Command.HMGET).arg(keys.job(id))
+        .arg("holder").arg("gpu").arg("started_at").arg("lease_until").arg("progress")).toList();
+    return redis.batch(reqs).map(rs -> {
+      List<Running> out = new ArrayList<>();
+      for (int i = 0; i < rs.size(); i++) {
+        Response r = rs.get(i);
+        out.add(new Running(ids.get(i), str(r.get(0)), str(r.get(1)), lng(r.get(2)), lng(r.get(3)), obj(r.get(4))));
+      }
+      return out;
+    });
+  }
+
+  private static String str(Response r) {
+    return r == null ? null : r.toString();
+  }
+
+  private static Long lng(Response r) {
+    return r == null ? null : (long) Double.parseDouble(r.toString());
+  }
+
+  private static JsonObject obj(Response r) {
+    try {
+      return r == null ? null : new JsonObject(r.toString());
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  static List<String> strings(Response r) {
+    List<String> out = new ArrayList<>();
+    if (r != null) {
+      for (Response e : r) {
+        out.add(e.toString());
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,178 @@
+package io.qwenedit.redis;
+
+import io.qwenedit.config.RedisConfig;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisConnection;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A pub/sub subscription that stays alive: its own connection, a PING every few seconds that must be answered (a
+ * silently dead connection is replaced within ping interval + timeout), and resubscription after any loss, forever,
+ * with capped jittered back-off. Messages published while it was away are lost (pub/sub keeps nothing), so
+ * {@link #onReconnect} lets the owner reconcile from the durable records.
+ */
+public final class RedisSubscriber {
+  private static final Logger LOG = LoggerFactory.getLogger(RedisSubscriber.class);
+  private static final long PING_EVERY_MS = 5_000;
+  private static final long PING_TIMEOUT_MS = 3_000;
+
+  private final Vertx vertx;
+  private final RedisConfig cfg;
+  private final List<String> channels;
+  private final BiConsumer<String, String> handler;
+  private Runnable reconnectHandler = () -> { };
+  private Redis client;
+  private RedisConnection conn;
+  private long pingTimer = -1;
+  private int failures;
+  private boolean closed;
+  private boolean everConnected;
+
+  public RedisSubscriber(Vertx vertx, RedisConfig cfg, List<String> channels, BiConsumer<String, String> handler) {
+    this.vertx = vertx;
+    this.cfg = cfg;
+    this.channels = List.copyOf(channels);
+    this.handler = handler;
+  }
+
+  /** Called on the subscriber's context after every resubscription that follows a lost connection. */
+  public synchronized RedisSubscriber onReconnect(Runnable r) {
+    this.reconnectHandler = r;
+    return this;
+  }
+
+  /** Subscribes; fails when Redis cannot be reached now (callers decide whether to retry or report). */
+  public Future<Void> start() {
+    return connect().onSuccess(v -> {
+      synchronized (this) {
+        everConnected = true;
+      }
+    });
+  }
+
+  /** Subscribes, and keeps retrying in the background if the first attempt fails. */
+  public void startInBackground() {
+    connect().onSuccess(v -> everConnected = true).onFailure(err -> scheduleReconnect(err));
+  }
+
+  private synchronized Future<Void> connect() {
+    if (closed) {
+      return Future.failedFuture("subscriber closed");
+    }
+    Redis c = RedisClients.create(vertx, cfg, 1, "subscriber");
+    client = c;
+    return c.connect().compose(cn -> {
+      synchronized (this) {
+        if (closed) {
+          cn.close();
+          return Future.failedFuture("subscriber closed");
+        }
+        conn = cn;
+      }
+      cn.handler(this::onMessage);
+      cn.exceptionHandler(err -> lost(cn, err));
+      cn.endHandler(v -> lost(cn, new IllegalStateException("connection ended")));
+      Request sub = Request.cmd(Command.SUBSCRIBE);
+      channels.forEach(sub::arg);
+      return cn.send(sub).timeout(PING_TIMEOUT_MS, TimeUnit.MILLISECONDS).<Void>mapEmpty();
+    }).onSuccess(v -> {
+      failures = 0;
+      schedulePing();
+    }).recover(err -> {
+      c.close();
+      return Future.failedFuture(RedisUnavailableException.wrap(cfg, err));
+    });
+  }
+
+  private void onMessage(Response msg) {
+    if (msg == null || msg.size() < 3) {
+      return;
+    }
+    String kind = msg.get(0).toString();
+    if ("message".equals(kind)) {
+      try {
+        handler.accept(msg.get(1).toString(), msg.get(2).toString());
+      } catch (RuntimeException e) {
+        LOG.error("pub/sub handler failed for a message on {}", msg.get(1), e);
+      }
+    }
+  }
+
+  private synchronized void schedulePing() {
+    if (closed) {
+      return;
+    }
+    RedisConnection pinged = conn;
+    pingTimer = vertx.setTimer(PING_EVERY_MS, t -> pinged.send(Request.cmd(Command.PING))
+        .timeout(PING_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+        .onSuccess(r -> schedulePing())
+        .onFailure(err -> lost(pinged, new IllegalStateException("no answer to PING within " + PING_TIMEOUT_MS + " ms", err))));
+  }
+
+  private void lost(RedisConnection which, Throwable err) {
+    Redis stale;
+    synchronized (this) {
+      if (closed || which != conn) {
+        return;
+      }
+      conn = null;
+      stale = client;
+      vertx.cancelTimer(pingTimer);
+    }
+    LOG.warn("pub/sub connection to {} lost ({}); resubscribing", cfg.displayAddress(), err.getMessage());
+    stale.close();
+    scheduleReconnect(err);
+  }
+
+  private void scheduleReconnect(Throwable err) {
+    int n;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      n = ++failures;
+    }
+    long cap = Math.min(5_000, 100L << Math.min(n - 1, 10));
+    long delay = cap / 2 + ThreadLocalRandom.current().nextLong(cap / 2 + 1);
+    vertx.setTimer(delay, t -> connect()
+        .onSuccess(v -> {
+          LOG.info("pub/sub resubscribed to {}", channels);
+          Runnable r;
+          synchronized (this) {
+            r = reconnectHandler;
+          }
+          if (everConnected) {
+            r.run();
+          }
+          everConnected = true;
+        })
+        .onFailure(this::scheduleReconnect));
+  }
+
+  public Future<Void> close() {
+    Redis c;
+    synchronized (this) {
+      closed = true;
+      vertx.cancelTimer(pingTimer);
+      c = client;
+    }
+    Promise<Void> p = Promise.promise();
+    if (c == null) {
+      p.complete();
+    } else {
+      c.close().onComplete(ar -> p.complete());
+    }
+    return p.future();
+  }
+}

@@ -1,0 +1,93 @@
+-- Shared helpers, prepended to every qwenedit script. All keys live under one hash tag ({q}), so each script
+-- touches a single hash slot; job and image keys are built from prefixes passed in ARGV.
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function publish(channel, event)
+  if channel and channel ~= '' then
+    redis.call('PUBLISH', channel, cjson.encode(event))
+  end
+end
+
+local function record_outcome(stream, maxlen, id, state, now)
+  redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'id', id, 'state', state, 'at', tostring(now))
+end
+
+local function log_attempt(jk, entry)
+  local raw = redis.call('HGET', jk, 'attempt_log')
+  local arr = {}
+  if raw then
+    local ok, v = pcall(cjson.decode, raw)
+    if ok and type(v) == 'table' then arr = v end
+  end
+  table.insert(arr, entry)
+  while #arr > 25 do table.remove(arr, 1) end
+  redis.call('HSET', jk, 'attempt_log', cjson.encode(arr))
+end
+
+-- Sets a time-to-live on the job's stored images (input and result), or removes it (ttl < 0).
+local function image_ttl(jk, img_prefix, ttl)
+  local refs = redis.call('HMGET', jk, 'input', 'result')
+  for _, ref in ipairs(refs) do
+    if ref and ref ~= '' then
+      if ttl < 0 then redis.call('PERSIST', img_prefix .. ref) else redis.call('PEXPIRE', img_prefix .. ref, ttl) end
+    end
+  end
+end
+
+-- Moves retry-delayed jobs whose time has come back into the wait set, at their original place in line.
+local function promote_due(delayed, wait, job_prefix, now)
+  local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 200)
+  for _, id in ipairs(due) do
+    redis.call('ZREM', delayed, id)
+    local jk = job_prefix .. id
+    local seq = redis.call('HGET', jk, 'seq')
+    if seq and redis.call('HGET', jk, 'state') == 'queued' then
+      redis.call('HDEL', jk, 'due_at')
+      redis.call('ZADD', wait, tonumber(seq), id)
+    end
+  end
+  return #due
+end
+
+local function incr_stat(stats, field, n)
+  redis.call('HINCRBY', stats, field, n or 1)
+end
+
+-- Ends a job in a terminal state. dead: kept in the bounded dead-letter set; others: in the recent-finished index.
+local function finish(k, a, id, state, now, code, message)
+  local jk = a.job_prefix .. id
+  redis.call('HSET', jk, 'state', state, 'finished_at', now, 'updated_at', now)
+  if code then
+    redis.call('HSET', jk, 'error_code', code, 'error_message', message)
+  end
+  redis.call('HDEL', jk, 'lease_until', 'due_at')
+  redis.call('ZREM', k.active, id)
+  redis.call('ZREM', k.wait, id)
+  redis.call('ZREM', k.delayed, id)
+  if state == 'dead' then
+    redis.call('ZADD', k.dead, now, id)
+    redis.call('PEXPIRE', jk, a.dead_retention)
+    image_ttl(jk, a.img_prefix, a.dead_retention)
+    redis.call('ZREMRANGEBYSCORE', k.dead, '-inf', now - a.dead_retention)
+    local excess = redis.call('ZCARD', k.dead) - a.dead_max
+    if excess > 0 then
+      local old = redis.call('ZPOPMIN', k.dead, excess)
+      for i = 1, #old, 2 do
+        local ojk = a.job_prefix .. old[i]
+        image_ttl(ojk, a.img_prefix, 1)
+        redis.call('DEL', ojk)
+      end
+    end
+  else
+    redis.call('ZADD', k.done, now, id)
+    redis.call('ZREMRANGEBYSCORE', k.done, '-inf', now - a.retention)
+    redis.call('PEXPIRE', jk, a.retention)
+    image_ttl(jk, a.img_prefix, a.retention)
+  end
+  incr_stat(k.stats, state)
+  record_outcome(k.events, a.events_max, id, state, now)
+  publish(a.channel, {id = id, type = state, state = state, at = now, code = code, message = message})
+end

@@ -1,0 +1,49 @@
+-- Returns jobs whose lease ran out to the queue (or to the dead-letter set after too many), promotes due retries,
+-- trims the bounded sets, and repairs a lost wake-up marker. Safe to run on every node at once.
+-- KEYS: wait, delayed, active, marker, dead, done, events, stats
+-- ARGV: job_prefix, img_prefix, channel, max_stalls, max_attempts, retention_ms, dead_retention_ms, dead_max, events_max, limit
+local k = {wait = KEYS[1], delayed = KEYS[2], active = KEYS[3], marker = KEYS[4], dead = KEYS[5], done = KEYS[6],
+  events = KEYS[7], stats = KEYS[8]}
+local a = {job_prefix = ARGV[1], img_prefix = ARGV[2], channel = ARGV[3], retention = tonumber(ARGV[6]),
+  dead_retention = tonumber(ARGV[7]), dead_max = tonumber(ARGV[8]), events_max = tonumber(ARGV[9])}
+local max_stalls, max_attempts, limit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[10])
+local now = now_ms()
+local requeued, dead = {}, {}
+
+local promoted = promote_due(k.delayed, k.wait, a.job_prefix, now)
+
+local expired = redis.call('ZRANGEBYSCORE', k.active, '-inf', now, 'LIMIT', 0, limit)
+for _, id in ipairs(expired) do
+  local jk = a.job_prefix .. id
+  local cur = redis.call('HMGET', jk, 'state', 'seq', 'attempts', 'holder', 'started_at')
+  if cur[1] ~= 'running' then
+    redis.call('ZREM', k.active, id)
+  else
+    local stalls = redis.call('HINCRBY', jk, 'stalls', 1)
+    local attempts = tonumber(cur[3]) or 0
+    log_attempt(jk, {attempt = attempts, holder = cur[4], started_at = tonumber(cur[5]), ended_at = now,
+      outcome = 'lease_expired', code = 'lease_expired',
+      message = 'Worker ' .. (cur[4] or '?') .. ' stopped renewing its lease'})
+    incr_stat(k.stats, 'reaped')
+    if stalls >= max_stalls or attempts >= max_attempts then
+      finish(k, a, id, 'dead', now, 'lease_expired',
+        'The job was abandoned by its worker ' .. stalls .. ' time(s) (the worker died or hung while running it; ' ..
+        'the job may be crashing workers); attempts used: ' .. attempts)
+      dead[#dead + 1] = id
+    else
+      redis.call('HSET', jk, 'state', 'queued', 'queued_at', now, 'updated_at', now)
+      redis.call('HDEL', jk, 'lease_until', 'holder', 'progress', 'gpu')
+      redis.call('ZREM', k.active, id)
+      redis.call('ZADD', k.wait, tonumber(cur[2]), id)
+      publish(a.channel, {id = id, type = 'requeued', state = 'queued', at = now, reason = 'lease_expired'})
+      requeued[#requeued + 1] = id
+    end
+  end
+end
+
+redis.call('ZREMRANGEBYSCORE', k.done, '-inf', now - a.retention)
+redis.call('ZREMRANGEBYSCORE', k.dead, '-inf', now - a.dead_retention)
+if redis.call('ZCARD', k.wait) > 0 and (promoted > 0 or #requeued > 0 or redis.call('EXISTS', k.marker) == 0) then
+  redis.call('ZADD', k.marker, 0, '0')
+end
+return {requeued, dead, promoted}
