@@ -32,6 +32,12 @@ public final class RedisUnavailableException extends RuntimeException {
 
   private static String reason(Throwable err) {
     String m = err.getMessage();
+    if (m != null && m.contains("Connection refused")) {
+      return "connection refused";
+    }
+    if (m != null && m.toLowerCase(java.util.Locale.ROOT).contains("timed out")) {
+      return "connection timed out";
+    }
     if (m == null || m.isBlank()) {
       return err.getClass().getSimpleName();
     }
