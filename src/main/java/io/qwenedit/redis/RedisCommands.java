@@ -1,6 +1,7 @@
 package io.qwenedit.redis;
 
 import io.qwenedit.config.RedisConfig;
+import io.qwenedit.metrics.JobMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
@@ -99,6 +100,7 @@ public final class RedisCommands {
       return;
     }
     replacements.incrementAndGet();
+    JobMetrics.of(vertx).redisReconnect(name);
     LOG.warn("Replacing the Redis client '{}' for {}: {}", name, cfg.displayAddress(), reason);
     client = RedisClients.create(vertx, cfg, cfg.poolSize(), name);
     stuck.close();
