@@ -98,9 +98,10 @@ public final class HttpApiVerticle extends VerticleBase {
     readiness.unregister("redis/" + CHECK_COMMANDS);
     readiness.unregister("redis/" + CHECK_EVENTS);
     metrics.close();
-    return server.close()
+    // The subscription first: closed deliberately, it does not log a lost connection and try again.
+    return events.close()
+        .eventually(() -> server.close())
         .eventually(() -> health.close())
-        .eventually(() -> events.close())
         .eventually(() -> redis.close());
   }
 }

@@ -44,6 +44,7 @@ public final class QueueMetricsVerticle extends VerticleBase {
   private long timer = -1;
   private boolean inFlight;
   private boolean failing;
+  private boolean stopped;
 
   public QueueMetricsVerticle(Config config) {
     this.config = config;
@@ -100,6 +101,9 @@ public final class QueueMetricsVerticle extends VerticleBase {
           failing = false;
         })
         .onFailure(err -> {
+          if (stopped) {
+            return;
+          }
           failures.increment();
           markUnknown();
           if (!failing) {
@@ -156,6 +160,7 @@ public final class QueueMetricsVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    stopped = true;
     vertx.cancelTimer(timer);
     MeterRegistry registry = Meters.registry(vertx);
     meters.forEach(registry::remove);

@@ -98,10 +98,43 @@ class MetricsEndpointTest {
           && Prometheus.value(t, "qwenedit_queue_depth") == 0.0;
     });
 
+    // Every metric of ours that is exported is documented, and the dashboard asks only for documented ones.
+    String docs = read("docs/metrics.md");
+    for (String family : families(text)) {
+      assertTrue(docs.contains("`" + family + "`"), family + " is exported but not listed in docs/metrics.md");
+    }
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("qwenedit_[a-z_]+").matcher(read("conf/grafana/qwenedit-dashboard.json"));
+    while (m.find()) {
+      String name = m.group().replaceAll("_(bucket|count|sum)$", "");
+      assertTrue(docs.contains("`" + name + "`"), "the dashboard asks for " + m.group() + ", which docs/metrics.md does not list");
+    }
+
     // Vert.x's own meters are there too.
     assertTrue(text.contains("vertx_http_server_requests_total{"), "Vert.x HTTP server metrics");
     assertTrue(text.contains("vertx_http_server_response_time_seconds"), "Vert.x HTTP server latency");
     assertTrue(text.contains("jvm_memory_used_bytes"), "JVM metrics");
+  }
+
+  /** Metric families named in a scrape (from its TYPE lines), without the _total/_max/_bucket... of one family. */
+  private static java.util.Set<String> families(String text) {
+    java.util.Set<String> out = new java.util.TreeSet<>();
+    for (String line : text.split("\n")) {
+      if (line.startsWith("# TYPE qwenedit_")) {
+        String name = line.split(" ")[2];
+        if (!name.endsWith("_max")) {
+          out.add(name);
+        }
+      }
+    }
+    return out;
+  }
+
+  private static String read(String file) {
+    try {
+      return java.nio.file.Files.readString(java.nio.file.Path.of(file));
+    } catch (java.io.IOException e) {
+      throw new AssertionError("cannot read " + file, e);
+    }
   }
 
   @Test
