@@ -260,6 +260,28 @@ class HttpApiTest {
   }
 
   @Test
+  void keysNeverAppearInTheLog() {
+    ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> log = new ch.qos.logback.core.read.ListAppender<>();
+    log.start();
+    root.addAppender(log);
+    try {
+      startWithKeys();
+      String wrong = "almost-" + KEY_A;
+      submit(KEY_A, "x");
+      submit(wrong, "x");
+      await(h.http.get("/v1/jobs/abc").putHeader("X-API-Key", KEY_B).send());
+      assertTrue(log.list.size() > 2, "the requests were logged: " + log.list.size());
+      for (var event : log.list) {
+        String line = event.getFormattedMessage();
+        assertFalse(line.contains(KEY_A) || line.contains(KEY_B) || line.contains("almost-"), "a key in the log: " + line);
+      }
+    } finally {
+      root.detachAppender(log);
+    }
+  }
+
+  @Test
   void aJobIsVisibleOnlyToTheKeyThatSubmittedIt() {
     startWithKeys();
     String id = submit(KEY_A, "mine").bodyAsJsonObject().getString("id");
