@@ -22,7 +22,8 @@ final class RawHttp {
     }
   }
 
-  record Streamed(Response response, long bytesSent) {}
+  /** @param hungUp the server closed the connection while the body was still being sent */
+  record Streamed(Response response, long bytesSent, boolean hungUp) {}
 
   private RawHttp() {}
 
@@ -49,6 +50,7 @@ final class RawHttp {
       out.flush();
       AtomicLong sent = new AtomicLong();
       AtomicBoolean stop = new AtomicBoolean();
+      AtomicBoolean hungUp = new AtomicBoolean();
       Thread writer = new Thread(() -> {
         byte[] chunk = new byte[16 * 1024];
         java.util.Arrays.fill(chunk, (byte) '7');
@@ -62,7 +64,7 @@ final class RawHttp {
             sent.addAndGet(chunk.length);
           }
         } catch (IOException expected) {
-          // the server hung up: that is the point
+          hungUp.set(!stop.get()); // the server hung up: that is the point
         }
       }, "raw-http-writer");
       writer.setDaemon(true);
@@ -71,7 +73,7 @@ final class RawHttp {
       // Give the writer a moment to notice the closed connection, then stop it.
       writer.join(2000);
       stop.set(true);
-      return new Streamed(r, sent.get());
+      return new Streamed(r, sent.get(), hungUp.get());
     }
   }
 
