@@ -1,6 +1,7 @@
 package io.qwenedit.redis;
 
 import io.qwenedit.config.RedisConfig;
+import io.qwenedit.metrics.JobMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
@@ -78,6 +79,7 @@ public final class RedisCommands {
       client = null;
       if (!closed) {
         replacements.incrementAndGet();
+        JobMetrics.of(vertx).redisReconnect(name);
         LOG.warn("Redis client '{}' for {}: dropping connection {} ({})", name, cfg.displayAddress(), index, reason);
       }
       if (c != null) {
