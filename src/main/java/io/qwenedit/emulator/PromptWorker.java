@@ -427,9 +427,17 @@ final class PromptWorker {
         modelsLoaded = true;
       }
       if (sampler) {
-        if (options.previews()) {
-          ensureImage().onSuccess(png -> vertx.executeBlocking(() -> EmulatorImages.preview(png, options.previewSize()), false)
-              .onSuccess(jpeg -> previewJpeg = jpeg));
+        long wait = delay;
+        if (options.previews() && previewJpeg == null) {
+          // Previews need the picture first (a real sampler decodes its latent for them).
+          ensureImage().compose(png -> vertx.executeBlocking(() -> EmulatorImages.preview(png, options.previewSize()), false))
+              .onComplete(ar -> {
+                previewJpeg = ar.succeeded() ? ar.result() : null;
+                if (!gone()) {
+                  after(wait, () -> samplerStep(id, 1));
+                }
+              });
+          return;
         }
         after(delay, () -> samplerStep(id, 1));
         return;

@@ -13,6 +13,7 @@ import io.qwenedit.emulator.EmulatorImages;
 import io.qwenedit.emulator.EmulatorOptions;
 import io.qwenedit.testing.Await;
 import io.qwenedit.testing.Images;
+import io.qwenedit.testing.TcpProxy;
 import io.qwenedit.testing.TestConfigs;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -228,6 +229,23 @@ class ComfyClientTest {
   }
 
   @Test
+  void connectionsThatGoSilentMidRunAreReplacedAndTheResultStillArrives() throws Exception {
+    ComfyEmulator e = emulator(EmulatorOptions.fast().withStepTime(Duration.ofMillis(50)));
+    try (TcpProxy proxy = new TcpProxy(e.port())) {
+      ComfyClient c = client(URI.create("http://127.0.0.1:" + proxy.port()), options()
+          .withPingInterval(Duration.ofMillis(200)).withRequestTimeout(Duration.ofMillis(700)).withStallTimeout(Duration.ofSeconds(8)));
+      Recorder rec = new Recorder();
+      Future<DispatchResult> f = c.dispatch(request("job-nat", "through a NAT").withSteps(40), rec);
+      Await.until("a few steps", Duration.ofSeconds(5), () -> rec.progress.size() >= 3);
+      // A NAT forgets the connections: no FIN, no RST, the bytes just stop (socket and pooled HTTP alike).
+      proxy.freezeExisting();
+      DispatchResult r = Await.await(f, Duration.ofSeconds(20));
+      assertTrue(EmulatorImages.matches(INPUT, r.image(), "through a NAT"));
+      assertTrue(Await.await(e.stats()).getInteger("websockets_opened") >= 2, "the silent socket was replaced");
+    }
+  }
+
+  @Test
   void aHangFiresTheStallClockSendsATargetedInterruptAndIsRetryable() {
     ComfyEmulator e = emulator(EmulatorOptions.fast().withFaults(new JsonObject().put("next", new JsonArray().add(new JsonObject().put("fault", "hang")))));
     ComfyClient c = client(e, options().withStallTimeout(Duration.ofMillis(800)));
@@ -323,10 +341,10 @@ class ComfyClientTest {
 
   @Test
   void aPromptStuckInTheQueueTimesOutAndIsTakenOut() {
-    ComfyEmulator e = emulator(EmulatorOptions.fast().withStepTime(Duration.ofMillis(100)));
+    ComfyEmulator e = emulator(EmulatorOptions.fast().withStepTime(Duration.ofMillis(50)));
     ComfyClient other = client(e, options().withClientId("other-" + UUID.randomUUID()));
     Recorder otherRec = new Recorder();
-    Future<DispatchResult> long1 = other.dispatch(request("job-o2", "long").withSteps(30), otherRec);
+    Future<DispatchResult> long1 = other.dispatch(request("job-o2", "long").withSteps(24), otherRec);
     Await.await(otherRec.started.future());
     ComfyClient mine = client(e, options().withQueueTimeout(Duration.ofMillis(500)));
     ComfyException x = failure(mine.dispatch(request("job-qt", "mine"), null));

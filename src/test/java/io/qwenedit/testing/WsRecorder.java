@@ -17,6 +17,8 @@ import java.util.function.Predicate;
 public final class WsRecorder implements AutoCloseable {
   public final List<JsonObject> messages = new CopyOnWriteArrayList<>();
   public final List<Buffer> binary = new CopyOnWriteArrayList<>();
+  /** When each text message arrived (ms), index for index with {@link #messages}. */
+  public final List<Long> arrivals = new CopyOnWriteArrayList<>();
   private final WebSocketClient client;
   private WebSocket socket;
   private volatile boolean closed;
@@ -30,7 +32,12 @@ public final class WsRecorder implements AutoCloseable {
     WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions().setMaxMessageSize(64 << 20).setMaxFrameSize(64 << 20));
     WsRecorder r = new WsRecorder(client);
     var ws = client.webSocket();
-    ws.textMessageHandler(t -> r.messages.add(new JsonObject(t)));
+    ws.textMessageHandler(t -> {
+      synchronized (r) {
+        r.arrivals.add(System.currentTimeMillis());
+        r.messages.add(new JsonObject(t));
+      }
+    });
     ws.binaryMessageHandler(r.binary::add);
     ws.closeHandler(v -> r.closed = true);
     r.socket = Await.await(ws.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI(path)));
