@@ -63,9 +63,42 @@ final class DispatchRun {
     this.http = client.http();
     this.options = client.options();
     this.request = request;
-    this.listener = listener == null ? DispatchListener.NONE : listener;
+    this.listener = guarded(listener == null ? DispatchListener.NONE : listener, request.jobId());
     this.workflow = workflow;
     this.promptId = promptId;
+  }
+
+  /** A listener that throws must not break the run: its exception is logged and the run goes on. */
+  private static DispatchListener guarded(DispatchListener l, String jobId) {
+    return new DispatchListener() {
+      @Override
+      public void onSubmitted(String promptId, int queueRemaining) {
+        run(() -> l.onSubmitted(promptId, queueRemaining));
+      }
+
+      @Override
+      public void onStarted() {
+        run(l::onStarted);
+      }
+
+      @Override
+      public void onProgress(int value, int max, String node) {
+        run(() -> l.onProgress(value, max, node));
+      }
+
+      @Override
+      public void onActivity() {
+        run(l::onActivity);
+      }
+
+      private void run(Runnable r) {
+        try {
+          r.run();
+        } catch (RuntimeException e) {
+          LOG.warn("job {}: a dispatch listener failed: {}", jobId, e.toString());
+        }
+      }
+    };
   }
 
   private static long now() {
@@ -150,6 +183,10 @@ final class DispatchRun {
   private void submit() {
     if (cancelRequested) {
       fail(new ComfyException(cancelled()));
+      return;
+    }
+    if (request.image() == null || request.image().length() == 0) {
+      fail(ComfyException.permanent(ComfyErrors.INPUT_REJECTED, "there is no input image to send to ComfyUI"));
       return;
     }
     String fileName = safeName(request.imageFileName() == null ? request.jobId() + ".png" : request.imageFileName());
@@ -358,8 +395,8 @@ final class DispatchRun {
         return;
       }
     }
-    long quiet = t - Math.max(Math.max(client.socket().lastMessageAt(), lastActivityAt), lastPollAt);
-    if (quiet >= options.pollInterval().toMillis() || !client.socket().isOpen() && t - lastPollAt >= options.pollInterval().toMillis()) {
+    // Silence about this prompt (other clients' status broadcasts do not count): ask the history.
+    if (t - Math.max(lastActivityAt, lastPollAt) >= options.pollInterval().toMillis()) {
       reconcile();
     }
   }
