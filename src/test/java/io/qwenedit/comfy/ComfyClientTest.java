@@ -415,6 +415,33 @@ class ComfyClientTest {
   }
 
   @Test
+  void aRedispatchOfAFailedAttemptSubmitsAgainUnderTheSameId() {
+    ComfyEmulator e = emulator(EmulatorOptions.fast().withFaults(new JsonObject().put("next", new JsonArray().add(new JsonObject().put("fault", "error")))));
+    ComfyClient c = client(e, options());
+    DispatchRequest req = request("job-a2", "second time lucky");
+    assertEquals("comfy_execution_error", failure(c.dispatch(req, null)).code());
+    DispatchResult r = Await.await(c.dispatch(req, null));
+    assertFalse(r.reused(), "the failed attempt's history was not mistaken for a result");
+    assertTrue(EmulatorImages.matches(INPUT, r.image(), "second time lucky"));
+    assertEquals(2, stats(e).getInteger("prompts_accepted"));
+  }
+
+  @Test
+  void anInterruptSomeoneElseSentIsARetryableError() {
+    ComfyEmulator e = emulator(EmulatorOptions.fast().withStepTime(Duration.ofMillis(50)));
+    ComfyClient c = client(e, options());
+    Recorder rec = new Recorder();
+    Future<DispatchResult> f = c.dispatch(request("job-i", "x").withSteps(40), rec);
+    Await.await(rec.started.future());
+    WebClient web = WebClient.create(vertx);
+    Await.await(web.post(e.port(), "127.0.0.1", "/interrupt").send());
+    web.close();
+    ComfyException x = failure(f);
+    assertEquals("comfy_interrupted", x.code());
+    assertTrue(x.retryable());
+  }
+
+  @Test
   void manyJobsInARowReuseConnections() {
     ComfyEmulator e = emulator(EmulatorOptions.fast().withStepTime(Duration.ofMillis(2)));
     ComfyClient c = client(e, options().withPoolSize(2));
