@@ -17,7 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
@@ -55,7 +54,7 @@ public final class ComfyClient {
     this.baseUrl = baseUrl;
     this.options = options;
     this.http = new ComfyHttp(vertx, baseUrl, options);
-    this.socket = new ComfySocket(vertx, context, baseUrl, options, new SocketEvents());
+    this.socket = new ComfySocket(vertx, baseUrl, options, new SocketEvents());
     this.meters = Meters.registry(vertx);
   }
 
@@ -335,10 +334,5 @@ public final class ComfyClient {
     public boolean wanted() {
       return !closed && !runs.isEmpty();
     }
-  }
-
-  /** For tests and diagnostics: the prompts this client is following now. */
-  List<String> following() {
-    return new ArrayList<>(runs.keySet());
   }
 }

@@ -1,6 +1,5 @@
 package io.qwenedit.comfy;
 
-import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -45,7 +44,6 @@ final class ComfySocket {
   }
 
   private final Vertx vertx;
-  private final Context context;
   private final WebSocketClient client;
   private final WebSocketConnectOptions connect;
   private final long pingMs;
@@ -59,9 +57,8 @@ final class ComfySocket {
   private boolean closed;
   private long lastMessageAt;
 
-  ComfySocket(Vertx vertx, Context context, URI base, ComfyClientOptions options, Events events) {
+  ComfySocket(Vertx vertx, URI base, ComfyClientOptions options, Events events) {
     this.vertx = vertx;
-    this.context = context;
     this.events = events;
     this.pingMs = options.pingInterval().toMillis();
     this.client = vertx.createWebSocketClient(new WebSocketClientOptions()
@@ -185,14 +182,6 @@ final class ComfySocket {
     });
   }
 
-  /** Drops the current socket (if any) so the next connect starts fresh. */
-  void reset() {
-    WebSocket ws = socket;
-    if (ws != null) {
-      ws.close();
-    }
-  }
-
   Future<Void> close() {
     closed = true;
     if (retryTimer >= 0) {
@@ -205,9 +194,5 @@ final class ComfySocket {
     socket = null;
     Future<Void> closing = ws == null ? Future.succeededFuture() : ws.close().recover(e -> Future.succeededFuture());
     return closing.eventually(client::close).timeout(5, TimeUnit.SECONDS).recover(e -> Future.succeededFuture());
-  }
-
-  Context context() {
-    return context;
   }
 }

@@ -109,10 +109,6 @@ final class DispatchRun {
     return promptId;
   }
 
-  boolean running() {
-    return phase == Phase.RUNNING;
-  }
-
   Future<DispatchResult> start() {
     if (request.cancel() != null) {
       request.cancel().onComplete(ar -> client.context().runOnContext(v ->
