@@ -412,35 +412,41 @@ final class DispatchRun {
     }
     reconciling = true;
     lastPollAt = now();
-    client.lookup(promptId).onComplete(ar -> {
-      reconciling = false;
-      if (done() || phase == Phase.ABORTING) {
-        return;
-      }
-      if (ar.failed()) {
-        pollFailures++;
-        ComfyException e = http.failure("a status check", ar.cause());
-        LOG.warn("job {}: checking prompt {} failed ({} in a row): {}", request.jobId(), promptId, pollFailures, e.error().message());
-        if (pollFailures >= 3 && !client.socket().isOpen()) {
-          fail(ComfyException.retryable(e.code(), e.error().message() + " while following prompt " + promptId));
-        }
-        return;
-      }
-      pollFailures = 0;
-      PromptLookup l = ar.result();
-      switch (l.state()) {
-        case FINISHED -> finishFromHistory(l.history());
-        case RUNNING -> {
-          if (phase == Phase.PENDING) {
-            toRunning();
-            activity();
+    // History first: at the end of a run that is the only call needed (the queue, with every queued graph, is only
+    // read when the history has nothing yet).
+    http.getJson("/history/" + promptId, null)
+        .compose(h -> h.getJsonObject(promptId) != null
+            ? Future.succeededFuture(new PromptLookup(State.FINISHED, 0, h.getJsonObject(promptId)))
+            : client.lookup(promptId))
+        .onComplete(ar -> {
+          reconciling = false;
+          if (done() || phase == Phase.ABORTING) {
+            return;
           }
-        }
-        case PENDING -> { }
-        default -> fail(ComfyException.retryable(ComfyErrors.PROMPT_LOST, "ComfyUI at " + http.base() + " no longer knows prompt " + promptId
-            + " (not queued, not running, no history): it was restarted, or the prompt was deleted"));
-      }
-    });
+          if (ar.failed()) {
+            pollFailures++;
+            ComfyException e = http.failure("a status check", ar.cause());
+            LOG.warn("job {}: checking prompt {} failed ({} in a row): {}", request.jobId(), promptId, pollFailures, e.error().message());
+            if (pollFailures >= 3 && !client.socket().isOpen()) {
+              fail(ComfyException.retryable(e.code(), e.error().message() + " while following prompt " + promptId));
+            }
+            return;
+          }
+          pollFailures = 0;
+          PromptLookup l = ar.result();
+          switch (l.state()) {
+            case FINISHED -> finishFromHistory(l.history());
+            case RUNNING -> {
+              if (phase == Phase.PENDING) {
+                toRunning();
+                activity();
+              }
+            }
+            case PENDING -> { }
+            default -> fail(ComfyException.retryable(ComfyErrors.PROMPT_LOST, "ComfyUI at " + http.base() + " no longer knows prompt " + promptId
+                + " (not queued, not running, no history): it was restarted, or the prompt was deleted"));
+          }
+        });
   }
 
   // ---- stopping ----
