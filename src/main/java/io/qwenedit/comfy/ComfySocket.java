@@ -1,5 +1,6 @@
 package io.qwenedit.comfy;
 
+import io.qwenedit.metrics.JobMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -48,6 +49,7 @@ final class ComfySocket {
   private final WebSocketConnectOptions connect;
   private final long pingMs;
   private final Events events;
+  private final JobMetrics metrics;
   private WebSocket socket;
   private Future<Void> connecting;
   private long pingTimer = -1;
@@ -60,6 +62,7 @@ final class ComfySocket {
   ComfySocket(Vertx vertx, URI base, ComfyClientOptions options, Events events) {
     this.vertx = vertx;
     this.events = events;
+    this.metrics = JobMetrics.of(vertx);
     this.pingMs = options.pingInterval().toMillis();
     this.client = vertx.createWebSocketClient(new WebSocketClientOptions()
         .setMaxFrameSize(MAX_MESSAGE)
@@ -123,8 +126,10 @@ final class ComfySocket {
     });
     ws.exceptionHandler(e -> LOG.debug("ComfyUI WebSocket error: {}", e.toString()));
     ws.closeHandler(v -> onClosed(ws));
+    long started = System.nanoTime();
     ws.connect(connect).onComplete(ar -> {
       connecting = null;
+      metrics.comfyRequest("/ws", java.time.Duration.ofNanos(System.nanoTime() - started), ar.failed());
       if (ar.failed()) {
         done.fail(ar.cause());
         scheduleReconnect();

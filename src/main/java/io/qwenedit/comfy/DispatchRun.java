@@ -476,6 +476,12 @@ final class DispatchRun {
     phase = Phase.ABORTING;
     abortReason = reason;
     abortStartedAt = now();
+    switch (reason.code()) {
+      case ComfyErrors.STALLED -> client.metrics().stallInterrupt();
+      case ComfyErrors.TIMEOUT -> client.metrics().comfyInterrupt("timeout");
+      case ComfyErrors.CANCELLED -> client.metrics().comfyInterrupt("cancel");
+      default -> { }
+    }
     lastAbortPoke = abortStartedAt;
     poke().onComplete(ar -> confirmStopped());
   }
@@ -622,7 +628,6 @@ final class DispatchRun {
     end();
     LOG.info("job {}: prompt {} done ({} bytes, {}{})", request.jobId(), promptId, result.image().length(), result.timings().encode(),
         reused ? ", reused" : "");
-    client.recordOutcome("success", result.timings().getLong("total_ms"));
     promise.complete(result);
   }
 
@@ -633,7 +638,6 @@ final class DispatchRun {
     ComfyException e = t instanceof ComfyException c ? c : http.failure("the dispatch", t);
     end();
     LOG.warn("job {}: prompt {} failed: {} ({})", request.jobId(), promptId, e.error().message(), e.code());
-    client.recordOutcome(e.code(), now() - createdAt);
     promise.fail(e);
   }
 

@@ -11,6 +11,7 @@ import io.qwenedit.comfy.workflow.WorkflowCatalog;
 import io.qwenedit.emulator.ComfyEmulator;
 import io.qwenedit.emulator.EmulatorImages;
 import io.qwenedit.emulator.EmulatorOptions;
+import io.qwenedit.metrics.JobMetrics;
 import io.qwenedit.testing.Await;
 import io.qwenedit.testing.Images;
 import io.qwenedit.testing.TcpProxy;
@@ -158,6 +159,10 @@ class ComfyClientTest {
     JsonObject s = stats(e);
     assertEquals(1, s.getInteger("prompts_succeeded"));
     assertEquals(1, s.getJsonObject("clients").getJsonObject(c.clientId()).getInteger("accepted"));
+    var registry = JobMetrics.of(vertx).registry();
+    assertEquals(2, registry.find("qwenedit.comfy.request").tags("endpoint", "/prompt", "result", "ok").timer().count(), "GET and POST /prompt");
+    assertEquals(1, registry.find("qwenedit.comfy.request").tags("endpoint", "/upload/image").timer().count());
+    assertEquals(1, registry.find("qwenedit.comfy.request").tags("endpoint", "/ws").timer().count());
   }
 
   @Test
@@ -259,6 +264,7 @@ class ComfyClientTest {
     assertTrue(s.getInteger("interrupts_targeted") >= 1, s.encode());
     assertEquals(1, s.getInteger("prompts_interrupted"));
     assertEquals(0, s.getInteger("queue_remaining"));
+    assertEquals(1.0, JobMetrics.of(vertx).registry().find("qwenedit.comfy.interrupts").tag("reason", "stall").counter().count());
     // ComfyUI is free again: the retry works.
     assertNotNull(Await.await(c.dispatch(request("job-h2", "x"), null)).image());
   }
