@@ -76,7 +76,7 @@ final class EmulatorCommand implements Command {
       throw new UsageException(e.getMessage());
     } catch (Exception e) {
       vertx.close();
-      throw e;
+      throw new IllegalStateException("cannot listen on " + options.host() + ":" + options.port() + " (" + e.getMessage() + ")", e);
     }
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {

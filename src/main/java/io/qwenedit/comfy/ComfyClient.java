@@ -1,10 +1,8 @@
 package io.qwenedit.comfy;
 
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import io.qwenedit.comfy.ComfyHealth.State;
 import io.qwenedit.comfy.workflow.Workflow;
-import io.qwenedit.metrics.Meters;
+import io.qwenedit.metrics.JobMetrics;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -14,10 +12,8 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
@@ -40,7 +36,7 @@ public final class ComfyClient {
   private final ComfyHttp http;
   private final ComfySocket socket;
   private final Map<String, DispatchRun> runs = new HashMap<>();
-  private final MeterRegistry meters;
+  private final JobMetrics metrics;
   private final long createdAt = System.currentTimeMillis();
   private long lastProgressAt = createdAt;
   private long lastFinishedSeenAt;
@@ -55,8 +51,8 @@ public final class ComfyClient {
     this.baseUrl = baseUrl;
     this.options = options;
     this.http = new ComfyHttp(vertx, baseUrl, options);
-    this.socket = new ComfySocket(vertx, context, baseUrl, options, new SocketEvents());
-    this.meters = Meters.registry(vertx);
+    this.socket = new ComfySocket(vertx, baseUrl, options, new SocketEvents());
+    this.metrics = JobMetrics.of(vertx);
   }
 
   public URI baseUrl() {
@@ -255,9 +251,8 @@ public final class ComfyClient {
     noteProgress();
   }
 
-  void recordOutcome(String outcome, long millis) {
-    Timer.builder("qwenedit_comfy_dispatch_seconds").description("ComfyUI dispatches by outcome (success or error code)")
-        .tag("outcome", outcome).register(meters).record(Duration.ofMillis(millis));
+  JobMetrics metrics() {
+    return metrics;
   }
 
   private <T> Future<T> onContext(Supplier<Future<T>> action) {
@@ -335,10 +330,5 @@ public final class ComfyClient {
     public boolean wanted() {
       return !closed && !runs.isEmpty();
     }
-  }
-
-  /** For tests and diagnostics: the prompts this client is following now. */
-  List<String> following() {
-    return new ArrayList<>(runs.keySet());
   }
 }

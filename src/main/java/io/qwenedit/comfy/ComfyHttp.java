@@ -1,5 +1,6 @@
 package io.qwenedit.comfy;
 
+import io.qwenedit.metrics.JobMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -27,8 +28,10 @@ final class ComfyHttp {
   private final WebClient client;
   private final String base;
   private final Duration limit;
+  private final JobMetrics metrics;
 
   ComfyHttp(Vertx vertx, URI baseUrl, ComfyClientOptions options) {
+    this.metrics = JobMetrics.of(vertx);
     String b = baseUrl.toString();
     this.base = b.endsWith("/") ? b.substring(0, b.length() - 1) : b;
     this.limit = options.requestTimeout();
@@ -61,6 +64,7 @@ final class ComfyHttp {
     if (query != null) {
       query.forEach(req::addQueryParam);
     }
+    long started = System.nanoTime();
     Future<HttpResponse<Buffer>> f;
     if (body instanceof JsonObject json) {
       f = req.sendJsonObject(json);
@@ -69,7 +73,10 @@ final class ComfyHttp {
     } else {
       f = req.send();
     }
-    return f.timeout(transfer ? 3 * ms : ms + 500, TimeUnit.MILLISECONDS).recover(e -> Future.failedFuture(failure(what, e)));
+    return f.timeout(transfer ? 3 * ms : ms + 500, TimeUnit.MILLISECONDS)
+        .andThen(ar -> metrics.comfyRequest(path, Duration.ofNanos(System.nanoTime() - started),
+            ar.failed() || ar.result().statusCode() >= 400))
+        .recover(e -> Future.failedFuture(failure(what, e)));
   }
 
   /** A 2xx answer, else a 5xx (retryable) or other status (not retryable) error. */

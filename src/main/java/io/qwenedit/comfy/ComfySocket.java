@@ -1,6 +1,6 @@
 package io.qwenedit.comfy;
 
-import io.vertx.core.Context;
+import io.qwenedit.metrics.JobMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -45,11 +45,11 @@ final class ComfySocket {
   }
 
   private final Vertx vertx;
-  private final Context context;
   private final WebSocketClient client;
   private final WebSocketConnectOptions connect;
   private final long pingMs;
   private final Events events;
+  private final JobMetrics metrics;
   private WebSocket socket;
   private Future<Void> connecting;
   private long pingTimer = -1;
@@ -59,10 +59,10 @@ final class ComfySocket {
   private boolean closed;
   private long lastMessageAt;
 
-  ComfySocket(Vertx vertx, Context context, URI base, ComfyClientOptions options, Events events) {
+  ComfySocket(Vertx vertx, URI base, ComfyClientOptions options, Events events) {
     this.vertx = vertx;
-    this.context = context;
     this.events = events;
+    this.metrics = JobMetrics.of(vertx);
     this.pingMs = options.pingInterval().toMillis();
     this.client = vertx.createWebSocketClient(new WebSocketClientOptions()
         .setMaxFrameSize(MAX_MESSAGE)
@@ -126,8 +126,10 @@ final class ComfySocket {
     });
     ws.exceptionHandler(e -> LOG.debug("ComfyUI WebSocket error: {}", e.toString()));
     ws.closeHandler(v -> onClosed(ws));
+    long started = System.nanoTime();
     ws.connect(connect).onComplete(ar -> {
       connecting = null;
+      metrics.comfyRequest("/ws", java.time.Duration.ofNanos(System.nanoTime() - started), ar.failed());
       if (ar.failed()) {
         done.fail(ar.cause());
         scheduleReconnect();
@@ -185,14 +187,6 @@ final class ComfySocket {
     });
   }
 
-  /** Drops the current socket (if any) so the next connect starts fresh. */
-  void reset() {
-    WebSocket ws = socket;
-    if (ws != null) {
-      ws.close();
-    }
-  }
-
   Future<Void> close() {
     closed = true;
     if (retryTimer >= 0) {
@@ -205,9 +199,5 @@ final class ComfySocket {
     socket = null;
     Future<Void> closing = ws == null ? Future.succeededFuture() : ws.close().recover(e -> Future.succeededFuture());
     return closing.eventually(client::close).timeout(5, TimeUnit.SECONDS).recover(e -> Future.succeededFuture());
-  }
-
-  Context context() {
-    return context;
   }
 }

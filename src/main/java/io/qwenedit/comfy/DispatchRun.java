@@ -63,9 +63,42 @@ final class DispatchRun {
     this.http = client.http();
     this.options = client.options();
     this.request = request;
-    this.listener = listener == null ? DispatchListener.NONE : listener;
+    this.listener = guarded(listener == null ? DispatchListener.NONE : listener, request.jobId());
     this.workflow = workflow;
     this.promptId = promptId;
+  }
+
+  /** A listener that throws must not break the run: its exception is logged and the run goes on. */
+  private static DispatchListener guarded(DispatchListener l, String jobId) {
+    return new DispatchListener() {
+      @Override
+      public void onSubmitted(String promptId, int queueRemaining) {
+        run(() -> l.onSubmitted(promptId, queueRemaining));
+      }
+
+      @Override
+      public void onStarted() {
+        run(l::onStarted);
+      }
+
+      @Override
+      public void onProgress(int value, int max, String node) {
+        run(() -> l.onProgress(value, max, node));
+      }
+
+      @Override
+      public void onActivity() {
+        run(l::onActivity);
+      }
+
+      private void run(Runnable r) {
+        try {
+          r.run();
+        } catch (RuntimeException e) {
+          LOG.warn("job {}: a dispatch listener failed: {}", jobId, e.toString());
+        }
+      }
+    };
   }
 
   private static long now() {
@@ -74,10 +107,6 @@ final class DispatchRun {
 
   String promptId() {
     return promptId;
-  }
-
-  boolean running() {
-    return phase == Phase.RUNNING;
   }
 
   Future<DispatchResult> start() {
@@ -150,6 +179,10 @@ final class DispatchRun {
   private void submit() {
     if (cancelRequested) {
       fail(new ComfyException(cancelled()));
+      return;
+    }
+    if (request.image() == null || request.image().length() == 0) {
+      fail(ComfyException.permanent(ComfyErrors.INPUT_REJECTED, "there is no input image to send to ComfyUI"));
       return;
     }
     String fileName = safeName(request.imageFileName() == null ? request.jobId() + ".png" : request.imageFileName());
@@ -358,8 +391,8 @@ final class DispatchRun {
         return;
       }
     }
-    long quiet = t - Math.max(Math.max(client.socket().lastMessageAt(), lastActivityAt), lastPollAt);
-    if (quiet >= options.pollInterval().toMillis() || !client.socket().isOpen() && t - lastPollAt >= options.pollInterval().toMillis()) {
+    // Silence about this prompt (other clients' status broadcasts do not count): ask the history.
+    if (t - Math.max(lastActivityAt, lastPollAt) >= options.pollInterval().toMillis()) {
       reconcile();
     }
   }
@@ -379,35 +412,41 @@ final class DispatchRun {
     }
     reconciling = true;
     lastPollAt = now();
-    client.lookup(promptId).onComplete(ar -> {
-      reconciling = false;
-      if (done() || phase == Phase.ABORTING) {
-        return;
-      }
-      if (ar.failed()) {
-        pollFailures++;
-        ComfyException e = http.failure("a status check", ar.cause());
-        LOG.warn("job {}: checking prompt {} failed ({} in a row): {}", request.jobId(), promptId, pollFailures, e.error().message());
-        if (pollFailures >= 3 && !client.socket().isOpen()) {
-          fail(ComfyException.retryable(e.code(), e.error().message() + " while following prompt " + promptId));
-        }
-        return;
-      }
-      pollFailures = 0;
-      PromptLookup l = ar.result();
-      switch (l.state()) {
-        case FINISHED -> finishFromHistory(l.history());
-        case RUNNING -> {
-          if (phase == Phase.PENDING) {
-            toRunning();
-            activity();
+    // History first: at the end of a run that is the only call needed (the queue, with every queued graph, is only
+    // read when the history has nothing yet).
+    http.getJson("/history/" + promptId, null)
+        .compose(h -> h.getJsonObject(promptId) != null
+            ? Future.succeededFuture(new PromptLookup(State.FINISHED, 0, h.getJsonObject(promptId)))
+            : client.lookup(promptId))
+        .onComplete(ar -> {
+          reconciling = false;
+          if (done() || phase == Phase.ABORTING) {
+            return;
           }
-        }
-        case PENDING -> { }
-        default -> fail(ComfyException.retryable(ComfyErrors.PROMPT_LOST, "ComfyUI at " + http.base() + " no longer knows prompt " + promptId
-            + " (not queued, not running, no history): it was restarted, or the prompt was deleted"));
-      }
-    });
+          if (ar.failed()) {
+            pollFailures++;
+            ComfyException e = http.failure("a status check", ar.cause());
+            LOG.warn("job {}: checking prompt {} failed ({} in a row): {}", request.jobId(), promptId, pollFailures, e.error().message());
+            if (pollFailures >= 3 && !client.socket().isOpen()) {
+              fail(ComfyException.retryable(e.code(), e.error().message() + " while following prompt " + promptId));
+            }
+            return;
+          }
+          pollFailures = 0;
+          PromptLookup l = ar.result();
+          switch (l.state()) {
+            case FINISHED -> finishFromHistory(l.history());
+            case RUNNING -> {
+              if (phase == Phase.PENDING) {
+                toRunning();
+                activity();
+              }
+            }
+            case PENDING -> { }
+            default -> fail(ComfyException.retryable(ComfyErrors.PROMPT_LOST, "ComfyUI at " + http.base() + " no longer knows prompt " + promptId
+                + " (not queued, not running, no history): it was restarted, or the prompt was deleted"));
+          }
+        });
   }
 
   // ---- stopping ----
@@ -437,6 +476,12 @@ final class DispatchRun {
     phase = Phase.ABORTING;
     abortReason = reason;
     abortStartedAt = now();
+    switch (reason.code()) {
+      case ComfyErrors.STALLED -> client.metrics().stallInterrupt();
+      case ComfyErrors.TIMEOUT -> client.metrics().comfyInterrupt("timeout");
+      case ComfyErrors.CANCELLED -> client.metrics().comfyInterrupt("cancel");
+      default -> { }
+    }
     lastAbortPoke = abortStartedAt;
     poke().onComplete(ar -> confirmStopped());
   }
@@ -583,7 +628,6 @@ final class DispatchRun {
     end();
     LOG.info("job {}: prompt {} done ({} bytes, {}{})", request.jobId(), promptId, result.image().length(), result.timings().encode(),
         reused ? ", reused" : "");
-    client.recordOutcome("success", result.timings().getLong("total_ms"));
     promise.complete(result);
   }
 
@@ -594,7 +638,6 @@ final class DispatchRun {
     ComfyException e = t instanceof ComfyException c ? c : http.failure("the dispatch", t);
     end();
     LOG.warn("job {}: prompt {} failed: {} ({})", request.jobId(), promptId, e.error().message(), e.code());
-    client.recordOutcome(e.code(), now() - createdAt);
     promise.fail(e);
   }
 

@@ -262,6 +262,11 @@ final class ComfyEmulatorVerticle extends VerticleBase {
       return;
     }
     Buffer received = Buffer.buffer();
+    if (ctx.request().isEnded()) {
+      ctx.put(RAW_BODY, received);
+      ctx.next();
+      return;
+    }
     boolean[] tooBig = {false};
     ctx.request().handler(chunk -> {
       if (tooBig[0]) {

@@ -11,6 +11,7 @@ import io.qwenedit.comfy.workflow.WorkflowCatalog;
 import io.qwenedit.emulator.ComfyEmulator;
 import io.qwenedit.emulator.EmulatorImages;
 import io.qwenedit.emulator.EmulatorOptions;
+import io.qwenedit.metrics.JobMetrics;
 import io.qwenedit.testing.Await;
 import io.qwenedit.testing.Images;
 import io.qwenedit.testing.TcpProxy;
@@ -158,6 +159,10 @@ class ComfyClientTest {
     JsonObject s = stats(e);
     assertEquals(1, s.getInteger("prompts_succeeded"));
     assertEquals(1, s.getJsonObject("clients").getJsonObject(c.clientId()).getInteger("accepted"));
+    var registry = JobMetrics.of(vertx).registry();
+    assertEquals(2, registry.find("qwenedit.comfy.request").tags("endpoint", "/prompt", "result", "ok").timer().count(), "GET and POST /prompt");
+    assertEquals(1, registry.find("qwenedit.comfy.request").tags("endpoint", "/upload/image").timer().count());
+    assertEquals(1, registry.find("qwenedit.comfy.request").tags("endpoint", "/ws").timer().count());
   }
 
   @Test
@@ -259,6 +264,7 @@ class ComfyClientTest {
     assertTrue(s.getInteger("interrupts_targeted") >= 1, s.encode());
     assertEquals(1, s.getInteger("prompts_interrupted"));
     assertEquals(0, s.getInteger("queue_remaining"));
+    assertEquals(1.0, JobMetrics.of(vertx).registry().find("qwenedit.comfy.interrupts").tag("reason", "stall").counter().count());
     // ComfyUI is free again: the retry works.
     assertNotNull(Await.await(c.dispatch(request("job-h2", "x"), null)).image());
   }
@@ -412,6 +418,33 @@ class ComfyClientTest {
     JsonObject s = stats(e);
     assertEquals(1, s.getInteger("prompts_accepted"), "submitted once");
     assertEquals(1, s.getInteger("prompts_started"));
+  }
+
+  @Test
+  void aRedispatchOfAFailedAttemptSubmitsAgainUnderTheSameId() {
+    ComfyEmulator e = emulator(EmulatorOptions.fast().withFaults(new JsonObject().put("next", new JsonArray().add(new JsonObject().put("fault", "error")))));
+    ComfyClient c = client(e, options());
+    DispatchRequest req = request("job-a2", "second time lucky");
+    assertEquals("comfy_execution_error", failure(c.dispatch(req, null)).code());
+    DispatchResult r = Await.await(c.dispatch(req, null));
+    assertFalse(r.reused(), "the failed attempt's history was not mistaken for a result");
+    assertTrue(EmulatorImages.matches(INPUT, r.image(), "second time lucky"));
+    assertEquals(2, stats(e).getInteger("prompts_accepted"));
+  }
+
+  @Test
+  void anInterruptSomeoneElseSentIsARetryableError() {
+    ComfyEmulator e = emulator(EmulatorOptions.fast().withStepTime(Duration.ofMillis(50)));
+    ComfyClient c = client(e, options());
+    Recorder rec = new Recorder();
+    Future<DispatchResult> f = c.dispatch(request("job-i", "x").withSteps(40), rec);
+    Await.await(rec.started.future());
+    WebClient web = WebClient.create(vertx);
+    Await.await(web.post(e.port(), "127.0.0.1", "/interrupt").send());
+    web.close();
+    ComfyException x = failure(f);
+    assertEquals("comfy_interrupted", x.code());
+    assertTrue(x.retryable());
   }
 
   @Test

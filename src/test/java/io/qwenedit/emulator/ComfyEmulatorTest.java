@@ -10,7 +10,6 @@ import io.qwenedit.comfy.workflow.WorkflowCatalog;
 import io.qwenedit.testing.Await;
 import io.qwenedit.testing.Images;
 import io.qwenedit.testing.WsRecorder;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
@@ -265,8 +264,7 @@ class ComfyEmulatorTest {
     assertEquals(new JsonArray(), getJson("/object_info/VAELoader").getJsonObject("VAELoader").getJsonObject("input")
         .getJsonObject("required").getJsonArray("vae_name").getJsonArray(0), "the missing file is not listed");
     assertTrue(all.getJsonObject("SaveImage").getBoolean("output_node"));
-    assertEquals(new JsonArray().add("resolution_steps"), new JsonArray().add(all.getJsonObject("ImageScaleToTotalPixels")
-        .getJsonObject("input_order").getJsonArray("required").getString(3)));
+    assertEquals("resolution_steps", all.getJsonObject("ImageScaleToTotalPixels").getJsonObject("input_order").getJsonArray("required").getString(3));
     assertEquals(new JsonArray(), new JsonArray(http(HttpMethod.GET, "/models/vae", null).bodyAsString()));
   }
 
@@ -478,7 +476,7 @@ class ComfyEmulatorTest {
     int seen = c.messages.size();
     sleep(300);
     assertEquals(seen, c.messages.size(), "silence: no message while hung");
-    assertNull(find(c, id, "progress").getValue("nothing"));
+    assertEquals(1, c.typesFor(id).stream().filter("progress"::equals).count(), "it stopped after step 1");
     http(HttpMethod.POST, "/interrupt", new JsonObject().put("prompt_id", id));
     c.awaitEnd(id, WAIT);
     JsonObject interrupted = find(c, id, "execution_interrupted");
@@ -563,6 +561,5 @@ class ComfyEmulatorTest {
     Throwable t = Await.failure(ComfyEmulator.start(vertx, EmulatorOptions.fast().withFaults(new JsonObject().put("always", new JsonObject().put("fault", "explode")))));
     assertTrue(t.getMessage().startsWith("Bad fault script: always: \"fault\" must be one of"), t.getMessage());
     assertNull(emulator);
-    assertTrue(Future.succeededFuture().succeeded());
   }
 }
