@@ -119,7 +119,10 @@ public final class HealthEndpoints {
           "This process was started without metrics (its Vert.x was not built with Meters.vertxWithMetrics)."));
       return;
     }
-    scrape.handle(ctx);
+    // fresh deployment-wide queue gauges first (read from Redis on demand, at most 1 s of waiting)
+    vertx.eventBus().request(io.qwenedit.metrics.QueueMetricsVerticle.SCRAPE_ADDRESS, null,
+        new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true).setSendTimeout(1_000))
+        .onComplete(ar -> scrape.handle(ctx));
   }
 
   /** Unregisters the event-bus ping answer. */

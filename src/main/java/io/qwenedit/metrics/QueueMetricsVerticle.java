@@ -23,9 +23,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Deployment-wide gauges read from Redis on a timer (queue depth, running jobs, dead letters, live workers, GPUs by
- * state, the queue's own counters), so whichever process serves /metrics shows the whole deployment. While Redis
- * cannot be read the gauges are NaN (a gap in the graphs, not a stale number) and the totals keep their last value.
+ * Deployment-wide gauges read from Redis (queue depth, running jobs, dead letters, live workers, GPUs by state, the
+ * queue's own counters), so whichever process serves /metrics shows the whole deployment. They are read when
+ * /metrics is scraped (at most once per {@code METRICS_QUEUE_INTERVAL}), never on an idle timer: a worker nobody
+ * scrapes sends Redis nothing but its heartbeats and blocking waits. While Redis cannot be read the gauges are NaN
+ * (a gap in the graphs, not a stale number) and the totals keep their last value.
  */
 public final class QueueMetricsVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(QueueMetricsVerticle.class);
@@ -41,7 +43,9 @@ public final class QueueMetricsVerticle extends VerticleBase {
   private JobQueue queue;
   private WorkerRegistry workers;
   private Counter failures;
-  private long timer = -1;
+  private long lastRefreshAt;
+  private io.vertx.core.eventbus.MessageConsumer<Object> scrapes;
+  private Future<Void> current = Future.succeededFuture();
   private boolean inFlight;
   private boolean failing;
   private boolean stopped;
@@ -75,21 +79,29 @@ public final class QueueMetricsVerticle extends VerticleBase {
         .description("Times this process could not read the deployment-wide queue gauges from Redis").register(registry);
     meters.add(failures);
     markUnknown();
-    refresh();
-    timer = vertx.setPeriodic(config.health().queueMetricsInterval().toMillis(), t -> refresh());
-    return Future.succeededFuture();
+    scrapes = vertx.eventBus().localConsumer(SCRAPE_ADDRESS, msg -> {
+      if (System.currentTimeMillis() - lastRefreshAt >= config.health().queueMetricsInterval().toMillis()) {
+        refresh();
+      }
+      current.onComplete(ar -> msg.reply(null));
+    });
+    return scrapes.completion();
   }
 
   private void gauge(MeterRegistry registry, String name, String help, String key) {
     meters.add(Gauge.builder(name, values, v -> v.getOrDefault(key, Double.NaN)).description(help).register(registry));
   }
 
+  /** Local address: a /metrics scrape asks for fresh gauges (answered once they are, or were, read). */
+  public static final String SCRAPE_ADDRESS = "qwenedit.metrics.queue.scrape";
+
   private void refresh() {
     if (inFlight) {
       return;
     }
     inFlight = true;
-    queue.snapshot(workers)
+    lastRefreshAt = System.currentTimeMillis();
+    current = queue.snapshot(workers)
         .compose(snap -> oldestWaiting(snap).map(oldest -> {
           apply(snap, oldest);
           return snap;
@@ -111,7 +123,9 @@ public final class QueueMetricsVerticle extends VerticleBase {
           }
           failing = true;
         })
-        .onComplete(ar -> inFlight = false);
+        .onComplete(ar -> inFlight = false)
+        .<Void>mapEmpty()
+        .otherwiseEmpty();
   }
 
   /** Seconds the head of the line has waited (Redis clock), 0 when the line is empty. */
@@ -161,7 +175,6 @@ public final class QueueMetricsVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     stopped = true;
-    vertx.cancelTimer(timer);
     MeterRegistry registry = Meters.registry(vertx);
     meters.forEach(registry::remove);
     return redis.close();
