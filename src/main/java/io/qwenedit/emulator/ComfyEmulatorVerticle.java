@@ -240,16 +240,24 @@ final class ComfyEmulatorVerticle extends VerticleBase {
    * Reads a JSON endpoint's body whatever its content type (aiohttp's request.json() ignores it; vertx-web's
    * a form decoder would try to read it as a form), with the same size limit as every other body.
    */
-  private void readRawBody(RoutingContext ctx) {
+  /** A body announced larger than the limit gets 413 before it is read (a bad length, 400); true when refused. */
+  private static boolean refusedByLength(RoutingContext ctx, long limit) {
     String length = ctx.request().getHeader("content-length");
-    long limit = options.maxUploadBytes();
     try {
       if (length != null && Long.parseLong(length.strip()) > limit) {
         ctx.fail(413);
-        return;
+        return true;
       }
+      return false;
     } catch (NumberFormatException e) {
       ctx.fail(400);
+      return true;
+    }
+  }
+
+  private void readRawBody(RoutingContext ctx) {
+    long limit = options.maxUploadBytes();
+    if (refusedByLength(ctx, limit)) {
       return;
     }
     Buffer received = Buffer.buffer();
@@ -374,18 +382,23 @@ final class ComfyEmulatorVerticle extends VerticleBase {
   }
 
   private void postQueue(RoutingContext ctx) {
+    clearOrDelete(ctx, worker::clearPending, worker::deletePending);
+  }
+
+  /** POST /queue and POST /history: {"clear": true} and/or {"delete": [ids]}; always an empty 200. */
+  private void clearOrDelete(RoutingContext ctx, Runnable clear, java.util.function.Consumer<List<String>> delete) {
     Object parsed = parseBody(ctx);
     if (!(parsed instanceof JsonObject body)) {
       text(ctx, 500, TROUBLE);
       return;
     }
     if (Boolean.TRUE.equals(body.getValue("clear"))) {
-      worker.clearPending();
+      clear.run();
     }
     if (body.getValue("delete") instanceof JsonArray ids) {
       List<String> list = new ArrayList<>();
       ids.forEach(o -> list.add(String.valueOf(o)));
-      worker.deletePending(list);
+      delete.accept(list);
     }
     empty(ctx);
   }
@@ -427,20 +440,7 @@ final class ComfyEmulatorVerticle extends VerticleBase {
   }
 
   private void postHistory(RoutingContext ctx) {
-    Object parsed = parseBody(ctx);
-    if (!(parsed instanceof JsonObject body)) {
-      text(ctx, 500, TROUBLE);
-      return;
-    }
-    if (Boolean.TRUE.equals(body.getValue("clear"))) {
-      worker.clearHistory();
-    }
-    if (body.getValue("delete") instanceof JsonArray ids) {
-      List<String> list = new ArrayList<>();
-      ids.forEach(o -> list.add(String.valueOf(o)));
-      worker.deleteHistory(list);
-    }
-    empty(ctx);
+    clearOrDelete(ctx, worker::clearHistory, worker::deleteHistory);
   }
 
   private void view(RoutingContext ctx) {
@@ -492,14 +492,7 @@ final class ComfyEmulatorVerticle extends VerticleBase {
    */
   private void readMultipart(RoutingContext ctx) {
     long limit = options.maxUploadBytes();
-    String length = ctx.request().getHeader("content-length");
-    try {
-      if (length != null && Long.parseLong(length.strip()) > limit) {
-        ctx.fail(413);
-        return;
-      }
-    } catch (NumberFormatException e) {
-      ctx.fail(400);
+    if (refusedByLength(ctx, limit)) {
       return;
     }
     List<Part> parts = new ArrayList<>();
