@@ -10,7 +10,8 @@ public final class Commands {
   private static final List<Entry> ALL = List.of(
       new Entry(new SubmitCommand(), false),
       new Entry(new StatusCommand(), false),
-      new Entry(new JobsCommand(), false));
+      new Entry(new JobsCommand(), false),
+      new Entry(new BotCommand(), true));
 
   private Commands() {}
 

@@ -1,0 +1,33 @@
+package io.qwenedit.bot;
+
+import java.util.List;
+
+/**
+ * What the bot's scenario tests need from "the worker side": something that takes jobs from the real queue and ends
+ * them. {@link QueueTestWorker} plays it through {@code JobWaiter}/{@code JobQueue}; the real worker with the ComfyUI
+ * emulator can take its place by implementing the same scripting.
+ */
+interface EditBackend extends AutoCloseable {
+  void start();
+
+  /** Jobs taken from now on wait (running, with their lease renewed) until {@link #release()}. */
+  void holdJobs(boolean hold);
+
+  /** Lets every held job finish. */
+  void release();
+
+  /** Stops taking jobs (they stay queued) until called with false. */
+  void pause(boolean paused);
+
+  /** The next job ends with this error instead of a result. */
+  void failNext(String code, String message, boolean retryable);
+
+  /** Ids of the jobs taken so far, in order. */
+  List<String> taken();
+
+  /** Ids of the jobs that got a result. */
+  List<String> completed();
+
+  @Override
+  void close();
+}
