@@ -211,26 +211,36 @@ public final class JobStatusVerticle extends VerticleBase {
             return Future.succeededFuture();
           }
           Integer position = rs.get(1) == null ? null : rs.get(1).toInteger() + 1;
-          return noWorkers("queued".equals(state)).compose(none -> {
-            String lang = source.getString("lang", config.bot().defaultLanguage());
-            StatusText.View v = new StatusText.View(state, position, json(str(f.get(2))), f.get(3) != null,
-                f.get(4) == null ? 0 : f.get(4).toInteger(), "1".equals(str(f.get(5))), none);
-            String text = StatusText.status(lang, v);
-            if (text == null || text.equals(t.lastText)) {
+          long chat = source.getLong("chat");
+          return store.isBlocked(chat).compose(blocked -> {
+            if (blocked) {
+              tracks.remove(id); // the person blocked the bot: nothing more is sent to them
               return Future.succeededFuture();
             }
-            JsonObject buttons = v.cancelRequested() ? null : Outbox.buttons(Texts.get(lang, "btn_cancel"), "x:" + id);
-            t.lastText = text;
-            t.lastEditAt = System.currentTimeMillis();
-            long chat = source.getLong("chat");
-            return outbox.editText(chat, statusId, text, buttons).<Void>mapEmpty().recover(err -> {
-              if (err instanceof TelegramApiException e && (e.messageGone() || e.forbidden())) {
-                tracks.remove(id); // the person deleted it, or blocked the bot: nothing more to show
-              }
-              return Future.failedFuture(err);
+            return noWorkers("queued".equals(state)).compose(none -> {
+              String lang = source.getString("lang", config.bot().defaultLanguage());
+              StatusText.View v = new StatusText.View(state, position, json(str(f.get(2))), f.get(3) != null,
+                  f.get(4) == null ? 0 : f.get(4).toInteger(), "1".equals(str(f.get(5))), none);
+              return show(id, t, chat, statusId, lang, v);
             });
           });
         });
+  }
+
+  private Future<Void> show(String id, Track t, long chat, long statusId, String lang, StatusText.View v) {
+    String text = StatusText.status(lang, v);
+    if (text == null || text.equals(t.lastText)) {
+      return Future.succeededFuture();
+    }
+    JsonObject buttons = v.cancelRequested() ? null : Outbox.buttons(Texts.get(lang, "btn_cancel"), "x:" + id);
+    t.lastText = text;
+    t.lastEditAt = System.currentTimeMillis();
+    return outbox.editText(chat, statusId, text, buttons).<Void>mapEmpty().recover(err -> {
+      if (err instanceof TelegramApiException e && (e.messageGone() || e.forbidden())) {
+        tracks.remove(id); // the person deleted it, or blocked the bot: nothing more to show
+      }
+      return Future.failedFuture(err);
+    });
   }
 
   private Future<Boolean> noWorkers(boolean needed) {

@@ -13,7 +13,7 @@ interface EditBackend extends AutoCloseable {
   /** Jobs taken from now on wait (running, with their lease renewed) until {@link #release()}. */
   void holdJobs(boolean hold);
 
-  /** Lets every held job finish. */
+  /** Lets every held job finish, and stops holding new ones. */
   void release();
 
   /** Stops taking jobs (they stay queued) until called with false. */

@@ -168,6 +168,7 @@ final class QueueTestWorker implements EditBackend {
 
   @Override
   public void release() {
+    hold = false; // a job not yet at its hold point must not wait for a gate nobody will open
     Promise<Void> g = gate;
     gate = Promise.promise();
     vertx.runOnContext(v -> g.tryComplete());

@@ -250,6 +250,19 @@ public final class TelegramStub implements AutoCloseable {
     }
   }
 
+  /** The person unblocks the bot (restarts it): sends work again, and a my_chat_member update says so. */
+  public void unblockBot(JsonObject user) {
+    long id = user.getLong("id");
+    synchronized (this) {
+      blockedBy.remove(id);
+      JsonObject member = new JsonObject()
+          .put("chat", chat(id, "private").json()).put("from", user).put("date", epoch())
+          .put("old_chat_member", new JsonObject().put("status", "kicked").put("user", botUser()))
+          .put("new_chat_member", new JsonObject().put("status", "member").put("user", botUser()));
+      push(new JsonObject().put("my_chat_member", member));
+    }
+  }
+
   /** A group chat becomes a supergroup: sends to the old id answer 400 with migrate_to_chat_id. */
   public synchronized long migrateGroup(long groupId) {
     long newId = -1_000_000_000_000L + groupId;
@@ -503,6 +516,11 @@ public final class TelegramStub implements AutoCloseable {
     return conflicts.get();
   }
 
+  /** True while a long poll is parked waiting for updates. */
+  public synchronized boolean pollWaiting() {
+    return waiting != null;
+  }
+
   public synchronized int pendingUpdates() {
     return updates.size();
   }
@@ -719,6 +737,7 @@ public final class TelegramStub implements AutoCloseable {
     }
     Poll p = new Poll(req.response(), offset == null ? 0 : offset, limit);
     waiting = p;
+    calls.add(new Call("getupdates", null, nowMs(), 0, params)); // a long poll, waiting: status 0 until answered
     p.timer = vertx.setTimer(timeout * 1000, t -> {
       synchronized (this) {
         if (waiting != p) {
