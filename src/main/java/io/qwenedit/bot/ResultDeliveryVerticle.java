@@ -44,7 +44,7 @@ public final class ResultDeliveryVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(ResultDeliveryVerticle.class);
   static final String HEALTH = "bot/delivery";
   private static final long BLOCK_MS = 5_000;
-  private static final long PENDING_EVERY_MS = 10_000;
+  private static final long PENDING_EVERY_MAX_MS = 10_000;
   private static final int BATCH = 20;
   private static final int MAX_IN_FLIGHT = 32;
   private static final Duration SENDING_MARK = Duration.ofSeconds(60);
@@ -135,7 +135,7 @@ public final class ResultDeliveryVerticle extends VerticleBase {
     if (lastError != null) {
       data.put("last_error", lastError);
     }
-    boolean ok = age * 1000 < BLOCK_MS + config.queue().blockGrace().toMillis() + PENDING_EVERY_MS + 10_000;
+    boolean ok = age * 1000 < BLOCK_MS + config.queue().blockGrace().toMillis() + pendingEveryMs() + 10_000;
     return ok ? Status.OK(data) : Status.KO(data);
   }
 
@@ -195,10 +195,15 @@ public final class ResultDeliveryVerticle extends VerticleBase {
         .onSuccess(v -> groupReady = true);
   }
 
+  /** How often unacknowledged entries are looked at again: at most 10 s, and no later than they can be taken over. */
+  private long pendingEveryMs() {
+    return Math.min(PENDING_EVERY_MAX_MS, config.bot().leaseTtl().toMillis() * 2);
+  }
+
   /** Every few seconds: this consumer's unacknowledged entries, then abandoned ones of other consumers. */
   private Future<Void> pendingPass() {
     long now = System.currentTimeMillis();
-    if (now - lastPendingPass < PENDING_EVERY_MS) {
+    if (now - lastPendingPass < pendingEveryMs()) {
       return Future.succeededFuture();
     }
     lastPendingPass = now;

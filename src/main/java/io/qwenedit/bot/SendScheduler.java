@@ -130,6 +130,15 @@ final class SendScheduler<T> {
     return out;
   }
 
+  /** Removes and returns every waiting call of every chat (shutting down). */
+  List<T> drainAll() {
+    List<T> out = new ArrayList<>();
+    for (Long chat : List.copyOf(lanes.keySet())) {
+      out.addAll(drain(chat));
+    }
+    return out;
+  }
+
   /** The next call that may go now, or how long to wait. */
   Next<T> next(long nowMs) {
     sweep(nowMs);

@@ -79,7 +79,10 @@ public final class TelegramSenderVerticle extends VerticleBase {
     stopped = true;
     vertx.cancelTimer(pumpTimer);
     meters.remove(queueGauge);
-    client.close();
+    // Whoever waits for a call that will not be made now learns it at once (and retries it later if it matters).
+    JsonObject gone = TelegramApiException.network("the bot is stopping").toJson();
+    scheduler.drainAll().forEach(c -> answer(c, gone));
+    client.close(); // calls in flight fail, and are answered the same way
     return consumer.unregister();
   }
 
@@ -154,6 +157,10 @@ public final class TelegramSenderVerticle extends VerticleBase {
     }
     sent.onComplete(ar -> {
       inFlight--;
+      if (stopped) {
+        answer(call, TelegramApiException.network("the bot is stopping").toJson());
+        return;
+      }
       try {
         if (ar.succeeded()) {
           succeeded(call, ar.result());

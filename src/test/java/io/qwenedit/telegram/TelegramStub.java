@@ -106,6 +106,7 @@ public final class TelegramStub implements AutoCloseable {
 
   // State; guarded by "this".
   private final Deque<JsonObject> updates = new ArrayDeque<>();
+  private final Map<Long, JsonObject> pushed = new HashMap<>();
   private long nextUpdateId = 100_001;
   private long nextMessageId = 1;
   private long nextFileNo = 1;
@@ -397,6 +398,17 @@ public final class TelegramStub implements AutoCloseable {
     throw new IllegalArgumentException("message not in any chat: " + m);
   }
 
+  /** The update_id given to the last update injected. */
+  public synchronized long lastUpdateId() {
+    return nextUpdateId - 1;
+  }
+
+  /** Delivers an update again with its own update_id, as Telegram does when the bot did not confirm it. */
+  public synchronized void redeliver(long updateId) {
+    updates.add(pushed.get(updateId).copy());
+    answerWaitingPoll();
+  }
+
   /** Injects a raw update (any shape); returns its update_id. */
   public synchronized long pushRaw(JsonObject update) {
     return push(update);
@@ -428,6 +440,9 @@ public final class TelegramStub implements AutoCloseable {
   private long push(JsonObject update) {
     long id = nextUpdateId++;
     update.put("update_id", id);
+    if (recording) {
+      pushed.put(id, update.copy());
+    }
     if (webhookUrl != null && !webhookUrl.isEmpty()) {
       postWebhook(update);
       return id;
