@@ -158,11 +158,11 @@ public record Incoming(long updateId, long chatId, String chatType, long userId,
         || ((m == null || "application/octet-stream".equals(m)) && ext != null && IMAGE_EXTENSIONS.contains(ext));
     if (!image) {
       String kind = m != null ? m : ext != null ? "." + ext : "unknown type";
+      if (m != null && (m.startsWith("video/") || "image/gif".equals(m))) {
+        return new Refused("input_video", kind); // a GIF file is an animation to Telegram users
+      }
       if (m != null && m.startsWith("image/")) {
         return new Refused("input_image_format", kind);
-      }
-      if (m != null && (m.startsWith("video/") || "image/gif".equals(m))) {
-        return new Refused("input_video", kind);
       }
       if (m != null && m.startsWith("audio/")) {
         return new Refused("input_audio", kind);
