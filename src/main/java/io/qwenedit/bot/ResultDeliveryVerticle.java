@@ -23,7 +23,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -104,7 +103,9 @@ public final class ResultDeliveryVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     stopped = true;
-    vertx.cancelTimer(retryTimer);
+    if (vertx.cancelTimer(retryTimer)) {
+      loopEnded.tryComplete(); // it was waiting to retry: nothing in flight
+    }
     Health.of(vertx).readiness().unregister(HEALTH);
     // Closing the blocking client ends a parked XREADGROUP at once.
     return blocking.close()
@@ -452,7 +453,4 @@ public final class ResultDeliveryVerticle extends VerticleBase {
     return outbox.editText(chat, statusId, StatusText.finalStatus(lang, state), null).<Void>mapEmpty().otherwiseEmpty();
   }
 
-  static String lower(String s) {
-    return s == null ? "" : s.toLowerCase(Locale.ROOT);
-  }
 }

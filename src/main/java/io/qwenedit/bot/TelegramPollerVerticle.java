@@ -80,7 +80,9 @@ public final class TelegramPollerVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     stopped = true;
-    vertx.cancelTimer(retryTimer);
+    if (vertx.cancelTimer(retryTimer)) {
+      loopEnded.tryComplete(); // it was waiting to retry: nothing in flight
+    }
     Health.of(vertx).readiness().unregister(HEALTH);
     // Closing the client aborts a long poll in flight; the batch being handled (if any) finishes and saves its offset.
     telegram.close();

@@ -106,6 +106,10 @@ public final class TelegramSenderVerticle extends VerticleBase {
     pump();
   }
 
+  private static String where(long chat) {
+    return chat == SendScheduler.NO_CHAT ? "" : " to chat " + chat;
+  }
+
   private static long chatOf(JsonObject params) {
     Object chat = params.getValue("chat_id");
     if (chat instanceof Number n) {
@@ -168,7 +172,7 @@ public final class TelegramSenderVerticle extends VerticleBase {
           failed(chat, call, ar.cause());
         }
       } catch (RuntimeException e) {
-        LOG.error("sender: unexpected error after {} to chat {}", call.method, chat, e);
+        LOG.error("sender: unexpected error after {}{}", call.method, where(chat), e);
         answer(call, TelegramApiException.network("internal error: " + e.getMessage()).toJson());
       } finally {
         scheduler.done(chat, now());
@@ -195,11 +199,11 @@ public final class TelegramSenderVerticle extends VerticleBase {
       long waitMs = Math.max(1, e.retryAfter()) * 1000L;
       meters.counter("qwenedit_telegram_send_retries_total", "reason", "429").increment();
       if (t + waitMs > call.deadlineMs) {
-        LOG.warn("sender: {} to chat {} given up: Telegram asks to wait {} s, past its time limit", call.method, chat, waitMs / 1000);
+        LOG.warn("sender: {}{} given up: Telegram asks to wait {} s, past its time limit", call.method, where(chat), waitMs / 1000);
         answer(call, e.toJson());
         return;
       }
-      LOG.info("sender: Telegram asked to wait {} s before sending to chat {} again", waitMs / 1000, chat);
+      LOG.info("sender: Telegram asked to wait {} s before sending{} again", waitMs / 1000, where(chat));
       scheduler.pause(chat, t + waitMs, t);
       scheduler.addFirst(chat, call, t);
       return;
@@ -227,19 +231,19 @@ public final class TelegramSenderVerticle extends VerticleBase {
           ThreadLocalRandom.current()::nextDouble).toMillis();
       meters.counter("qwenedit_telegram_send_retries_total", "reason", e.metricCode()).increment();
       if (call.transientAttempts >= MAX_TRANSIENT_ATTEMPTS || t + delay > call.deadlineMs) {
-        LOG.warn("sender: {} to chat {} given up after {} attempt(s): {}", call.method, chat, call.transientAttempts, e.getMessage());
+        LOG.warn("sender: {}{} given up after {} attempt(s): {}", call.method, where(chat), call.transientAttempts, e.getMessage());
         answer(call, e.toJson());
         return;
       }
       if (call.transientAttempts == 1) {
-        LOG.info("sender: {} to chat {} failed ({}); retrying with back-off", call.method, chat, e.getMessage());
+        LOG.info("sender: {}{} failed ({}); retrying with back-off", call.method, where(chat), e.getMessage());
       }
       scheduler.pause(chat, t + delay, t);
       scheduler.addFirst(chat, call, t);
       return;
     }
     if (!e.messageGone()) {
-      LOG.warn("sender: {} to chat {} refused: {}", call.method, chat, e.getMessage());
+      LOG.warn("sender: {}{} refused: {}", call.method, where(chat), e.getMessage());
     }
     answer(call, e.toJson());
   }

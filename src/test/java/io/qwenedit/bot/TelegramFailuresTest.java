@@ -158,7 +158,7 @@ class TelegramFailuresTest {
   }
 
   @Test
-  void a403FromTelegramMarksTheChatAndDropsWhatWasWaitingForIt() {
+  void a403FromTelegramMarksTheChatBlockedAndIsNotRetried() {
     startAll();
     JsonObject eli = telegram.user(3005, "Eli", "en");
     telegram.failNext("sendMessage", 3005L, 1, 403, "Forbidden: bot was blocked by the user");
@@ -228,6 +228,32 @@ class TelegramFailuresTest {
     telegram.awaitBotMessage(supergroup, "answer in the supergroup", WAIT, m -> m.visible().startsWith("I edit photos"));
     Await.until("the move is remembered", WAIT,
         () -> await(bot.queue().redis().send(io.vertx.redis.client.Command.GET, bot.keys().migrated(group))) != null);
+  }
+
+  @Test
+  void readinessReportsPollingAndARejectedTokenFailsIt() {
+    startAll();
+    Await.until("polling", WAIT, () -> telegram.calls("getupdates").size() >= 1);
+    Await.until("bot/poll, bot/delivery and bot/leader are up", WAIT, () -> {
+      JsonObject r = await(io.qwenedit.health.Health.of(bot.vertx()).readiness().checkStatus()).toJson();
+      return "UP".equals(r.getString("status")) && r.getJsonArray("checks").getJsonObject(0).getJsonArray("checks").size() == 3;
+    });
+    JsonObject poll = await(io.qwenedit.health.Health.of(bot.vertx()).readiness().invoke("bot/poll"));
+    assertEquals("UP", poll.getString("status"));
+    assertTrue(poll.getJsonObject("data").getDouble("last_poll_age_s") < 5, poll.encode());
+    bot.close();
+    worker.close();
+    worker = null;
+    // The same bot with a token Telegram does not know: polling stops with a clear reason, readiness fails.
+    bot = BotHarness.start(REDIS.url(), telegram, "TELEGRAM_BOT_TOKEN", "7000000001:AAThisTokenWasRevokedByBotFather");
+    Await.until("the 401 is seen", WAIT, () -> telegram.calls().stream().anyMatch(c -> c.status() == 401));
+    Await.until("readiness fails", WAIT, () -> {
+      io.vertx.ext.healthchecks.CheckResult r = await(io.qwenedit.health.Health.of(bot.vertx()).readiness().checkStatus());
+      return Boolean.FALSE.equals(r.getUp()) && r.toJson().encode().contains("Telegram refused the token (401)");
+    });
+    sleep(1_500);
+    assertEquals(1, telegram.calls().stream().filter(c -> c.status() == 401
+        && (c.method().equals("deletewebhook") || c.method().equals("getupdates"))).count(), "the poller does not retry a 401 in a loop");
   }
 
   private static void sleep(long ms) {

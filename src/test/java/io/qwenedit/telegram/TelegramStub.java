@@ -124,6 +124,7 @@ public final class TelegramStub implements AutoCloseable {
   private boolean recording = true;
 
   private final List<Call> calls = new CopyOnWriteArrayList<>();
+  private final Map<String, AtomicLong> callsPerMethod = new java.util.concurrent.ConcurrentHashMap<>();
   private final List<JsonObject> callbackAnswers = new CopyOnWriteArrayList<>();
   private final List<JsonObject> commandsSet = new CopyOnWriteArrayList<>();
   private final AtomicInteger conflicts = new AtomicInteger();
@@ -316,7 +317,7 @@ public final class TelegramStub implements AutoCloseable {
     int w = info == null ? 800 : info.width();
     int h = info == null ? 600 : info.height();
     StoredFile full = store("photos", "jpg", image, image.length());
-    Buffer thumbBytes = thumbnail(image);
+    Buffer thumbBytes = recording ? thumbnail(image) : image;
     StoredFile thumb = store("photos", "jpg", thumbBytes, thumbBytes.length());
     double scale = 90.0 / Math.max(w, h);
     JsonArray sizes = new JsonArray()
@@ -417,14 +418,15 @@ public final class TelegramStub implements AutoCloseable {
   private JsonObject userMessage(JsonObject user, long chatId, String kind) {
     StubChat chat = chats.get(chatId);
     if (chat == null) {
-      chat = chat(chatId, chatId > 0 ? "private" : "group");
+      // Not recording (the memory benchmark): nothing is kept per person, not even the chat.
+      chat = recording ? chat(chatId, chatId > 0 ? "private" : "group") : new StubChat(chatId, chatId > 0 ? "private" : "group");
     }
     return new JsonObject().put("message_id", nextMessageId++).put("from", user).put("chat", chat.json())
         .put("date", epoch());
   }
 
   private void record(long chatId, JsonObject message, String kind, String textOrCaption, Buffer file) {
-    if (recording) {
+    if (recording && chats.containsKey(chatId)) {
       StubChat.Message m = new StubChat.Message(message.getLong("message_id"), false, kind);
       if ("text".equals(kind)) {
         m.text = textOrCaption;
@@ -460,8 +462,10 @@ public final class TelegramStub implements AutoCloseable {
     long n = nextFileNo++;
     String fileId = "AgAC" + dir.charAt(0) + n + "x" + Long.toHexString(System.nanoTime());
     StoredFile f = new StoredFile(fileId, "AQAD" + n, dir + "/file_" + n + "." + ext, size, bytes);
-    files.put(fileId, f);
-    filesByPath.put(f.path(), f);
+    if (recording) {
+      files.put(fileId, f);
+      filesByPath.put(f.path(), f);
+    }
     return f;
   }
 
@@ -512,6 +516,19 @@ public final class TelegramStub implements AutoCloseable {
 
   public List<Call> calls(String method) {
     return calls.stream().filter(c -> c.method().equalsIgnoreCase(method)).toList();
+  }
+
+  private void addCall(Call c) {
+    callsPerMethod.computeIfAbsent(c.method(), k -> new AtomicLong()).incrementAndGet();
+    if (recording) {
+      calls.add(c);
+    }
+  }
+
+  /** How many calls of a method arrived (counted even when not recording). */
+  public long count(String method) {
+    AtomicLong n = callsPerMethod.get(method.toLowerCase(Locale.ROOT));
+    return n == null ? 0 : n.get();
   }
 
   public long callCount() {
@@ -614,7 +631,7 @@ public final class TelegramStub implements AutoCloseable {
         synchronized (this) {
           hanging.add(req.response());
         }
-        calls.add(new Call(method, chatId, nowMs(), 0, params));
+        addCall(new Call(method, chatId, nowMs(), 0, params));
         return;
       }
       JsonObject err = error(rule.code, rule.description);
@@ -648,7 +665,7 @@ public final class TelegramStub implements AutoCloseable {
   }
 
   private void answer(HttpServerRequest req, String method, Long chatId, JsonObject params, int status, JsonObject body) {
-    calls.add(new Call(method, chatId, nowMs(), status, params));
+    addCall(new Call(method, chatId, nowMs(), status, params));
     if (req.response().closed()) {
       return;
     }
@@ -752,7 +769,7 @@ public final class TelegramStub implements AutoCloseable {
     }
     Poll p = new Poll(req.response(), offset == null ? 0 : offset, limit);
     waiting = p;
-    calls.add(new Call("getupdates", null, nowMs(), 0, params)); // a long poll, waiting: status 0 until answered
+    addCall(new Call("getupdates", null, nowMs(), 0, params)); // a long poll, waiting: status 0 until answered
     p.timer = vertx.setTimer(timeout * 1000, t -> {
       synchronized (this) {
         if (waiting != p) {
@@ -808,7 +825,7 @@ public final class TelegramStub implements AutoCloseable {
   }
 
   private void endPoll(Poll p, int status, JsonObject body) {
-    calls.add(new Call("getupdates-answer", null, nowMs(), status, new JsonObject()));
+    addCall(new Call("getupdates-answer", null, nowMs(), status, new JsonObject()));
     vertx.runOnContext(v -> {
       if (!p.response.closed() && !p.response.ended()) {
         p.response.setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(body.encode());
@@ -821,6 +838,9 @@ public final class TelegramStub implements AutoCloseable {
       return error(400, "Bad Request: chat_id is empty");
     }
     StubChat chat = chats.get(chatId);
+    if (chat == null && !recording) {
+      return null; // not recording: every chat exists, nothing is kept about it
+    }
     if (chat == null) {
       return error(400, "Bad Request: chat not found");
     }
@@ -855,9 +875,10 @@ public final class TelegramStub implements AutoCloseable {
     m.replyMarkup = markup;
     m.replyTo = replyTo(params);
     m.history.add(text);
-    if (recording) {
-      chats.get(chatId).add(m);
+    if (!recording) {
+      return ok(new JsonObject().put("message_id", m.id).put("chat", new JsonObject().put("id", chatId)).put("text", text));
     }
+    chats.get(chatId).add(m);
     return ok(messageJson(chatId, m));
   }
 
@@ -1014,7 +1035,7 @@ public final class TelegramStub implements AutoCloseable {
     synchronized (this) {
       f = filesByPath.get(path);
     }
-    calls.add(new Call("file", null, nowMs(), f == null ? 404 : 200, new JsonObject().put("path", path)));
+    addCall(new Call("file", null, nowMs(), f == null ? 404 : 200, new JsonObject().put("path", path)));
     if (!TOKEN.equals(token)) {
       req.response().setStatusCode(401).end();
     } else if (f == null || f.bytes() == null || req.method() != HttpMethod.GET) {
