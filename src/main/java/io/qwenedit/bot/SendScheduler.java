@@ -110,6 +110,10 @@ final class SendScheduler<T> {
       return;
     }
     lane.busy = false;
+    if (lane.queue.isEmpty() && lane.pausedUntil <= nowMs && lane.bucket.full(nowMs)) {
+      lanes.remove(chatId); // nothing to remember about this chat
+      return;
+    }
     schedule(lane, nowMs);
   }
 
@@ -191,7 +195,7 @@ final class SendScheduler<T> {
 
   /** Forgets chats with nothing waiting, nothing in flight, no pause and a full bucket. */
   private void sweep(long nowMs) {
-    if (nowMs - lastSweep < 5_000) {
+    if (nowMs - lastSweep < 1_000) {
       return;
     }
     lastSweep = nowMs;

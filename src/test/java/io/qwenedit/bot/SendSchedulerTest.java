@@ -91,6 +91,15 @@ class SendSchedulerTest {
   }
 
   @Test
+  void aChatWithNothingLeftToRememberIsForgottenAtOnce() {
+    SendScheduler<String> s = new SendScheduler<>(0, 100, 0);
+    s.add(1, "x", null, 0);
+    s.next(0);
+    s.done(1, 0);
+    assertEquals(0, s.lanes());
+  }
+
+  @Test
   void idleChatsAreForgotten() {
     SendScheduler<Integer> s = new SendScheduler<>(100, 100_000, 0);
     for (int chat = 1; chat <= 10_000; chat++) {
