@@ -141,8 +141,8 @@ final class Conversation {
         return store.setPendingPhoto(in.userId(), pending, cfg.pendingPhotoTtl())
             .compose(v -> send(in.chatId(), Texts.get(lang, "ask_instruction", "minutes", cfg.pendingPhotoTtl().toMinutes())));
       }
-      return startEdit(in, lang, img.caption(), null, idem(in.chatId(), in.messageId()), in.messageId(), img.file(),
-          () -> download(img.file()), false);
+      return startEdit(in, lang, img.caption(), null, idem(in.chatId(), in.messageId()), "m:" + in.chatId() + ":" + in.messageId(),
+          in.messageId(), img.file(), () -> download(img.file()), false);
     });
   }
 
@@ -152,8 +152,8 @@ final class Conversation {
         return send(in.chatId(), Texts.get(lang, "need_photo"));
       }
       FileRef file = FileRef.fromJson(pending);
-      return startEdit(in, lang, text, null, idem(in.chatId(), in.messageId()), pending.getLong("message"), file,
-          () -> download(file), true);
+      return startEdit(in, lang, text, null, idem(in.chatId(), in.messageId()), "m:" + in.chatId() + ":" + in.messageId(),
+          pending.getLong("message"), file, () -> download(file), true);
     });
   }
 
@@ -165,8 +165,8 @@ final class Conversation {
    * Admits, fetches and queues one edit, then shows its place in line. The idempotency key makes a retried update
    * (a crash before the offset was saved, a replay after a Redis outage) find the job it already made.
    */
-  private Future<Void> startEdit(Incoming in, String lang, String prompt, JsonObject params, String idemKey, long replyTo,
-                                 FileRef file, Supplier<Future<Buffer>> image, boolean fromPending) {
+  private Future<Void> startEdit(Incoming in, String lang, String prompt, JsonObject params, String idemKey, String reservation,
+                                 long replyTo, FileRef file, Supplier<Future<Buffer>> image, boolean fromPending) {
     String p = prompt.strip();
     int length = p.codePointCount(0, p.length());
     if (length > queueCfg.maxPromptChars()) {
@@ -178,7 +178,6 @@ final class Conversation {
         LOG.info("job {}: update for chat {} message {} was handled before; not queued twice", existing, in.chatId(), replyTo);
         return Future.succeededFuture();
       }
-      String reservation = "m:" + in.chatId() + ":" + in.messageId();
       int quota = cfg.isAdmin(in.userId()) ? 0 : cfg.dailyQuota();
       return admit(in.userId(), reservation, quota).compose(adm -> {
         if (!"ok".equals(adm.status())) {
@@ -455,10 +454,9 @@ final class Conversation {
       return file == null ? Future.failedFuture(new TelegramApiException(400, "input expired", -1, null)) : download(file);
     });
     JsonObject params = job.paramsOrEmpty().copy().put("seed", RANDOM.nextLong() & ((1L << 48) - 1));
-    Incoming asRequest = new Incoming(in.updateId(), in.chatId(), in.chatType(), in.userId(), in.languageCode(),
-        in.messageId(), in.intent());
-    return startEdit(asRequest, lang, job.prompt(), params, "tg:" + botId + ":cb:" + cb.callbackId(), replyTo,
-        file == null ? new FileRef("", "photo", -1, null, null, 0, 0) : file, image, false);
+    // Keyed by the press itself: pressing twice makes two requests, each admitted (or refused) on its own.
+    return startEdit(in, lang, job.prompt(), params, "tg:" + botId + ":cb:" + cb.callbackId(), "m:cb:" + cb.callbackId(),
+        replyTo, file == null ? new FileRef("", "photo", -1, null, null, 0, 0) : file, image, false);
   }
 
   /** The result as a file, at full quality. */

@@ -25,7 +25,7 @@ class BotCommandsTest {
 
   private TelegramStub telegram;
   private BotHarness bot;
-  private QueueTestWorker worker;
+  private EditBackend worker;
 
   @BeforeEach
   void setUp() {
@@ -45,8 +45,7 @@ class BotCommandsTest {
 
   private void startAll(String... overrides) {
     bot = BotHarness.start(REDIS.url(), telegram, overrides);
-    worker = new QueueTestWorker(bot.config, 2, 50);
-    worker.start();
+    worker = EditBackend.start(bot.config, 2, 50);
   }
 
   private long results(JsonObject user) {

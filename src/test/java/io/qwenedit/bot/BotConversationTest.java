@@ -31,7 +31,7 @@ class BotConversationTest {
 
   private TelegramStub telegram;
   private BotHarness bot;
-  private QueueTestWorker worker;
+  private EditBackend worker;
 
   @BeforeEach
   void setUp() {
@@ -51,8 +51,7 @@ class BotConversationTest {
 
   private void startAll(String... overrides) {
     bot = BotHarness.start(REDIS.url(), telegram, overrides);
-    worker = new QueueTestWorker(bot.config, 4, 120);
-    worker.start();
+    worker = EditBackend.start(bot.config, 4, 120);
   }
 
   private StubChat.Message resultOf(JsonObject user) {
@@ -212,6 +211,22 @@ class BotConversationTest {
   }
 
   @Test
+  void againPressedTwiceStillKeepsTheActiveJobLimit() {
+    startAll();
+    JsonObject hal = telegram.user(1014, "Hal", "en");
+    telegram.sendPhoto(hal, Images.jpeg(400, 300), "make it night");
+    StubChat.Message first = resultOf(hal);
+    worker.holdJobs(true);
+    telegram.press(hal, first, first.buttonData("Again"));
+    telegram.press(hal, first, first.buttonData("Again"));
+    telegram.awaitBotMessage(1014, "the limit", WAIT, m -> m.visible().startsWith("You already have 1 edit(s) in progress"));
+    Await.until("the accepted one runs", WAIT, () -> worker.taken().size() == 2);
+    assertEquals(0L, await(bot.queue().depth()), "the second press queued nothing");
+    worker.release();
+    Await.until("its result", WAIT, () -> telegram.botMessages(hal).stream().filter(m -> "photo".equals(m.kind())).count() == 2);
+  }
+
+  @Test
   void fullQualityButtonSendsTheResultAsAFile() {
     startAll();
     worker.result(() -> Images.png(120, 80));
@@ -259,8 +274,7 @@ class BotConversationTest {
     telegram.awaitBotMessage(1013, "queued, wait may be long", WAIT,
         m -> m.visible().contains("In the queue") && m.visible().contains("the wait may be long"));
     assertEquals(1L, await(bot.queue().depth()));
-    worker = new QueueTestWorker(bot.config, 2, 50);
-    worker.start();
+    worker = EditBackend.start(bot.config, 2, 50);
     resultOf(lou);
   }
 

@@ -34,7 +34,7 @@ class BotDeliveryTest {
   private TelegramStub telegram;
   private BotHarness bot;
   private BotHarness other;
-  private QueueTestWorker worker;
+  private EditBackend worker;
 
   @BeforeEach
   void setUp() {
@@ -75,8 +75,7 @@ class BotDeliveryTest {
   @Test
   void aBotStoppedWhileTheJobFinishesDeliversItOnceAfterItRestarts() {
     bot = BotHarness.start(REDIS.url(), telegram);
-    worker = new QueueTestWorker(bot.config, 2, 50);
-    worker.start();
+    worker = EditBackend.start(bot.config, 2, 50);
     worker.holdJobs(true);
     JsonObject ann = telegram.user(4001, "Ann", "en");
     telegram.sendPhoto(ann, Images.jpeg(300, 200), "make it autumn");
@@ -98,7 +97,8 @@ class BotDeliveryTest {
 
   @Test
   void aCrashAfterTheDeliveredMarkNeverSendsAgain() {
-    bot = BotHarness.start(REDIS.url(), telegram);
+    // A short lease: the crashed instance's entries may be taken over after two lease periods.
+    bot = BotHarness.start(REDIS.url(), telegram, "BOT_LEASE_TTL", "1s");
     bot.down();
     JobQueue q = bot.queue();
     telegram.user(4002, "Ben", "en");
@@ -133,8 +133,7 @@ class BotDeliveryTest {
   @Test
   void aSecondInstanceWaitsAndTakesOverWhenTheFirstStops() {
     bot = BotHarness.start(REDIS.url(), telegram);
-    worker = new QueueTestWorker(bot.config, 2, 50);
-    worker.start();
+    worker = EditBackend.start(bot.config, 2, 50);
     Await.until("the first instance is active", WAIT, () -> leader() != null && leader().startsWith("bot-a-"));
     other = BotHarness.start(bot.config, "bot-b");
     sleep(1_500);
@@ -168,8 +167,7 @@ class BotDeliveryTest {
       Await.until("B took over", WAIT, () -> "bot-b".equals(leaderPrefix()));
       long tookMs = (System.nanoTime() - t0) / 1_000_000;
       assertTrue(tookMs < 8_000, "took over after " + tookMs + " ms (lease 2 s)");
-      worker = new QueueTestWorker(other.config, 2, 50);
-      worker.start();
+      worker = EditBackend.start(other.config, 2, 50);
       JsonObject di = telegram.user(4004, "Di", "en");
       telegram.sendPhoto(di, Images.jpeg(300, 200), "hello");
       Await.until("served by B", WAIT, () -> photos(4004) == 1);
@@ -194,8 +192,7 @@ class BotDeliveryTest {
   @Test
   void anUpdateDeliveredAgainIsHandledOnce() {
     bot = BotHarness.start(REDIS.url(), telegram);
-    worker = new QueueTestWorker(bot.config, 2, 50);
-    worker.start();
+    worker = EditBackend.start(bot.config, 2, 50);
     worker.pause(true);
     JsonObject ed = telegram.user(4005, "Ed", "en");
     telegram.sendPhoto(ed, Images.jpeg(300, 200), "once");

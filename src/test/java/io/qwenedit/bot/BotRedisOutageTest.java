@@ -24,7 +24,7 @@ class BotRedisOutageTest {
 
   private TelegramStub telegram;
   private BotHarness bot;
-  private QueueTestWorker worker;
+  private EditBackend worker;
 
   @BeforeEach
   void setUp() {
@@ -49,8 +49,7 @@ class BotRedisOutageTest {
   @Test
   void whileRedisIsDownTheBotAnswersKeepsRequestsAndQueuesThemOnceItIsBack() throws Exception {
     bot = BotHarness.start(REDIS.url(), telegram);
-    worker = new QueueTestWorker(bot.config, 2, 50);
-    worker.start();
+    worker = EditBackend.start(bot.config, 2, 50);
     JsonObject ann = telegram.user(5001, "Ann", "en");
     telegram.sendText(ann, "/help");
     telegram.awaitBotMessage(5001, "running normally", WAIT, m -> m.visible().startsWith("I edit photos"));

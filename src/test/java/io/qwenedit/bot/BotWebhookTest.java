@@ -25,7 +25,7 @@ class BotWebhookTest {
 
   private TelegramStub telegram;
   private BotHarness bot;
-  private QueueTestWorker worker;
+  private EditBackend worker;
   private String url;
 
   @BeforeEach
@@ -35,8 +35,7 @@ class BotWebhookTest {
     url = "http://127.0.0.1:" + port + "/telegram/webhook";
     bot = BotHarness.start(REDIS.url(), telegram, "BOT_MODE", "webhook", "BOT_WEBHOOK_URL", url, "BOT_WEBHOOK_SECRET", SECRET,
         "BOT_WEBHOOK_HOST", "127.0.0.1", "BOT_WEBHOOK_PORT", String.valueOf(port));
-    worker = new QueueTestWorker(bot.config, 2, 50);
-    worker.start();
+    worker = EditBackend.start(bot.config, 2, 50);
   }
 
   @AfterEach

@@ -52,7 +52,8 @@ final class QueueTestWorker implements EditBackend {
   }
 
   /** The picture every job ends with (default: a 96x64 PNG). */
-  QueueTestWorker result(Supplier<Buffer> image) {
+  @Override
+  public QueueTestWorker result(Supplier<Buffer> image) {
     this.result = image;
     return this;
   }

@@ -33,7 +33,7 @@ class TelegramFailuresTest {
 
   private TelegramStub telegram;
   private BotHarness bot;
-  private QueueTestWorker worker;
+  private EditBackend worker;
 
   @BeforeEach
   void setUp() {
@@ -53,8 +53,7 @@ class TelegramFailuresTest {
 
   private void startAll(String... overrides) {
     bot = BotHarness.start(REDIS.url(), telegram, overrides);
-    worker = new QueueTestWorker(bot.config, 2, 50);
-    worker.start();
+    worker = EditBackend.start(bot.config, 2, 50);
   }
 
   private long photos(JsonObject user) {
