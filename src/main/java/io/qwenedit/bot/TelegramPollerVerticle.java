@@ -258,7 +258,7 @@ public final class TelegramPollerVerticle extends VerticleBase {
       delay = Backoff.delay(failuresInRow, Duration.ofSeconds(1), config.bot().backoffMax(),
           ThreadLocalRandom.current()::nextDouble).toMillis();
       if (failuresInRow == 1 || failuresInRow % 10 == 0) {
-        LOG.warn("poller: getUpdates failed ({} in a row): {}; retrying in {} ms", failuresInRow, e.getMessage(), delay);
+        LOG.warn("poller: polling Telegram failed ({} in a row): {}; retrying in {} ms", failuresInRow, e.getMessage(), delay);
       }
     }
     meters.counter("qwenedit_telegram_poll_failures_total", "code", e.metricCode()).increment();
