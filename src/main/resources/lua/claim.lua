@@ -1,41 +1,53 @@
 -- Takes up to `max` jobs in FIFO order and records the lease in the same step.
--- KEYS: wait, delayed, active, marker, dead, done, events, stats
+-- KEYS: wait, delayed, active, marker, dead, outcomes, stats
 -- ARGV: job_prefix, img_prefix, channel, holder, lease_ms, max, dead_retention_ms, dead_max, events_max
-local k = {wait = KEYS[1], delayed = KEYS[2], active = KEYS[3], marker = KEYS[4], dead = KEYS[5], done = KEYS[6],
-  events = KEYS[7], stats = KEYS[8]}
+local k = {wait = KEYS[1], delayed = KEYS[2], active = KEYS[3], marker = KEYS[4], dead = KEYS[5],
+  events = KEYS[6], stats = KEYS[7]}
 local a = {job_prefix = ARGV[1], img_prefix = ARGV[2], channel = ARGV[3], dead_retention = tonumber(ARGV[7]),
   dead_max = tonumber(ARGV[8]), events_max = tonumber(ARGV[9]), retention = tonumber(ARGV[7])}
 local holder, lease, max = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
 local now = now_ms()
+local holder_json = ',"holder":' .. cjson.encode(holder)
 
 promote_due(k.delayed, k.wait, a.job_prefix, now)
 
 local out = {}
-while #out < max do
-  local head = redis.call('ZPOPMIN', k.wait)
-  if #head == 0 then break end
-  local id = head[1]
+local popped = redis.call('ZPOPMIN', k.wait, max)
+for i = 1, #popped, 2 do
+  local id = popped[i]
   local jk = a.job_prefix .. id
-  local state = redis.call('HGET', jk, 'state')
+  local h = redis.call('HGETALL', jk)
+  local state, fence, attempts, fi, ai = nil, 0, 0, nil, nil
+  for j = 1, #h, 2 do
+    local f = h[j]
+    if f == 'state' then state = h[j + 1]; h[j + 1] = 'running'
+    elseif f == 'fence' then fence = tonumber(h[j + 1]) or 0; fi = j + 1
+    elseif f == 'attempts' then attempts = tonumber(h[j + 1]) or 0; ai = j + 1
+    end
+  end
   if not state then
     -- Its record is gone (expired or deleted by hand): leave a trace in the dead-letter set instead of losing it silently.
     redis.call('HSET', jk, 'id', id, 'created_at', now)
     finish(k, a, id, 'dead', now, 'missing_record',
       'The job record was missing from Redis while its id was still queued (deleted or evicted); nothing could be run')
   elseif state == 'queued' then
-    local fence = redis.call('HINCRBY', jk, 'fence', 1)
-    redis.call('HINCRBY', jk, 'attempts', 1)
-    redis.call('HSET', jk, 'state', 'running', 'holder', holder, 'started_at', now, 'updated_at', now,
-      'lease_until', now + lease)
-    redis.call('HDEL', jk, 'progress', 'due_at', 'gpu', 'cancel_requested')
+    fence = fence + 1
+    attempts = attempts + 1
+    redis.call('HSET', jk, 'state', 'running', 'fence', fence, 'attempts', attempts,
+      'holder', holder, 'started_at', now, 'updated_at', now, 'lease_until', now + lease)
     redis.call('ZADD', k.active, now + lease, id)
-    out[#out + 1] = {id, tostring(fence), redis.call('HGETALL', jk)}
-    publish(a.channel, {id = id, type = 'running', state = 'running', at = now, holder = holder})
+    -- the reply is the record as it now stands: patch the copy read above instead of reading it again
+    if fi then h[fi] = tostring(fence) else h[#h + 1] = 'fence'; h[#h + 1] = tostring(fence) end
+    if ai then h[ai] = tostring(attempts) else h[#h + 1] = 'attempts'; h[#h + 1] = tostring(attempts) end
+    local patch = {'holder', holder, 'started_at', tostring(now), 'updated_at', tostring(now), 'lease_until', tostring(now + lease)}
+    for j = 1, #patch do h[#h + 1] = patch[j] end
+    out[#out + 1] = {id, tostring(fence), h}
+    redis.call('PUBLISH', a.channel, simple_event(id, 'running', 'running', now, holder_json))
   end
   -- any other state: a stale entry (cancelled or finished meanwhile); dropping it is right
 end
 
-if redis.call('ZCARD', k.wait) > 0 then
+if #popped == 2 * max and redis.call('ZCARD', k.wait) > 0 then
   redis.call('ZADD', k.marker, 0, '0')
 end
 local next_due = -1

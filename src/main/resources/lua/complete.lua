@@ -1,18 +1,28 @@
--- Marks a job succeeded with its result; fenced.
--- KEYS: wait, delayed, active, dead, done, events, stats
--- ARGV: job_prefix, img_prefix, channel, id, fence, result_ref, result_info, retention_ms, events_max, dead_retention_ms, dead_max
-local k = {wait = KEYS[1], delayed = KEYS[2], active = KEYS[3], dead = KEYS[4], done = KEYS[5], events = KEYS[6], stats = KEYS[7]}
-local a = {job_prefix = ARGV[1], img_prefix = ARGV[2], channel = ARGV[3], retention = tonumber(ARGV[8]),
-  events_max = tonumber(ARGV[9]), dead_retention = tonumber(ARGV[10]), dead_max = tonumber(ARGV[11])}
-local id, fence = ARGV[4], ARGV[5]
-local jk = a.job_prefix .. id
-local cur = redis.call('HMGET', jk, 'state', 'fence', 'attempts', 'holder', 'started_at')
+-- Stores the result image and marks the job succeeded; fenced (a holder whose lease was taken over changes nothing).
+-- KEYS: active, events, stats
+-- ARGV: job_prefix, img_prefix, channel, id, fence, result_ref, result bytes, result_info, retention_ms, events_max
+local active, events, stats = KEYS[1], KEYS[2], KEYS[3]
+local job_prefix, img_prefix, channel, id, fence = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local retention = tonumber(ARGV[9])
+local jk = job_prefix .. id
+local cur = redis.call('HMGET', jk, 'state', 'fence', 'attempts', 'holder', 'started_at', 'attempt_log', 'input', 'error_code')
 if cur[1] ~= 'running' or cur[2] ~= fence then
   return {0, cur[1] or 'missing'}
 end
 local now = now_ms()
-redis.call('HSET', jk, 'result', ARGV[6], 'result_info', ARGV[7])
-redis.call('HDEL', jk, 'error_code', 'error_message', 'error_retryable')
-log_attempt(jk, {attempt = tonumber(cur[3]), holder = cur[4], started_at = tonumber(cur[5]), ended_at = now, outcome = 'succeeded'})
-finish(k, a, id, 'succeeded', now, nil, nil)
+redis.call('SET', img_prefix .. ARGV[6], ARGV[7], 'PX', retention)
+if cur[7] then redis.call('PEXPIRE', img_prefix .. cur[7], retention) end
+local log = with_attempt(cur[6], {attempt = tonumber(cur[3]), holder = cur[4], started_at = tonumber(cur[5]),
+  ended_at = now, outcome = 'succeeded'})
+redis.call('HSET', jk, 'state', 'succeeded', 'finished_at', now, 'updated_at', now, 'result', ARGV[6],
+  'result_info', ARGV[8], 'attempt_log', log)
+if cur[8] then
+  -- an earlier attempt's error is history now (it stays in the attempt log)
+  redis.call('HDEL', jk, 'error_code', 'error_message', 'error_retryable')
+end
+redis.call('ZREM', active, id)
+redis.call('PEXPIRE', jk, retention)
+incr_stat(stats, 'succeeded')
+record_outcome(events, tonumber(ARGV[10]), id, 'succeeded', now)
+redis.call('PUBLISH', channel, simple_event(id, 'succeeded', 'succeeded', now))
 return {1, 'succeeded'}

@@ -1,9 +1,9 @@
+-- Stores the input image and the job record and puts the job at the end of the line, in one step.
 -- KEYS: wait, delayed, marker, seq, stats, job, idem, input image
--- ARGV: id, job_prefix, channel, max_depth, idem_ttl_ms (0 = no idempotency key), field, value, ...
+-- ARGV: id, job_prefix, channel, max_depth, idem_ttl_ms (0 = no idempotency key), image bytes, field, value, ...
 local wait, delayed, marker, seqkey, stats, jk, idem, img = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local id, job_prefix, channel = ARGV[1], ARGV[2], ARGV[3]
 local max_depth, idem_ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
-local now = now_ms()
 
 if idem_ttl > 0 then
   local existing = redis.call('GET', idem)
@@ -13,23 +13,24 @@ if idem_ttl > 0 then
   end
 end
 
-local depth = redis.call('ZCARD', wait) + redis.call('ZCARD', delayed)
+local waiting = redis.call('ZCARD', wait)
+local depth = waiting + redis.call('ZCARD', delayed)
 if depth >= max_depth then
   return {'full', '', depth}
 end
 
+local now = now_ms()
 local seq = redis.call('INCR', seqkey)
 local fields = {}
-for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
-redis.call('HSET', jk, 'id', id, 'state', 'queued', 'seq', seq, 'created_at', now, 'queued_at', now,
-  'updated_at', now, 'attempts', 0, 'stalls', 0, 'fence', 0, unpack(fields))
-redis.call('PERSIST', img)
+for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', jk, 'id', id, 'state', 'queued', 'seq', seq, 'created_at', now, 'queued_at', now, 'updated_at', now,
+  unpack(fields))
+redis.call('SET', img, ARGV[6])
 redis.call('ZADD', wait, seq, id)
 redis.call('ZADD', marker, 0, '0')
 if idem_ttl > 0 then
   redis.call('SET', idem, id, 'PX', idem_ttl)
 end
-incr_stat(stats, 'enqueued')
-local pos = redis.call('ZRANK', wait, id) + 1
-publish(channel, {id = id, type = 'queued', state = 'queued', at = now, position = pos})
-return {'ok', id, pos}
+-- The newest sequence number goes last in line. No event: the caller is told the position in the reply, and the
+-- enqueued total is the sequence counter itself.
+return {'ok', id, waiting + 1}

@@ -3,16 +3,16 @@
 --   fail      non-retryable error (bad input, invalid workflow): failed at once
 --   dead      poison record: straight to the dead-letter set
 --   cancelled the holder stopped the job because a user cancelled it
--- KEYS: wait, delayed, active, dead, done, events, stats
+-- KEYS: wait, delayed, active, dead, outcomes, stats
 -- ARGV: job_prefix, img_prefix, channel, id, fence, mode, code, message, delay_ms, max_attempts,
 --       retention_ms, dead_retention_ms, dead_max, events_max
-local k = {wait = KEYS[1], delayed = KEYS[2], active = KEYS[3], dead = KEYS[4], done = KEYS[5], events = KEYS[6], stats = KEYS[7]}
+local k = {wait = KEYS[1], delayed = KEYS[2], active = KEYS[3], dead = KEYS[4], events = KEYS[5], stats = KEYS[6]}
 local a = {job_prefix = ARGV[1], img_prefix = ARGV[2], channel = ARGV[3], retention = tonumber(ARGV[11]),
   dead_retention = tonumber(ARGV[12]), dead_max = tonumber(ARGV[13]), events_max = tonumber(ARGV[14])}
 local id, fence, mode, code, message = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local delay, max_attempts = tonumber(ARGV[9]), tonumber(ARGV[10])
 local jk = a.job_prefix .. id
-local cur = redis.call('HMGET', jk, 'state', 'fence', 'attempts', 'holder', 'started_at')
+local cur = redis.call('HMGET', jk, 'state', 'fence', 'attempts', 'holder', 'started_at', 'cancel_requested')
 if cur[1] ~= 'running' or cur[2] ~= fence then
   return {0, cur[1] or 'missing'}
 end
@@ -22,11 +22,17 @@ log_attempt(jk, {attempt = attempts, holder = cur[4], started_at = tonumber(cur[
   outcome = mode == 'auto' and 'error' or mode, code = code, message = message})
 redis.call('HSET', jk, 'error_retryable', mode == 'auto' and '1' or '0')
 
+if mode == 'auto' and cur[6] == '1' then
+  -- a person cancelled it meanwhile: do not try again
+  finish(k, a, id, 'cancelled', now, 'cancelled', 'Cancelled while running')
+  return {1, 'cancelled'}
+end
+
 if mode == 'auto' and attempts < max_attempts then
   local due = now + delay
   redis.call('HSET', jk, 'state', 'queued', 'due_at', due, 'queued_at', now, 'updated_at', now,
     'error_code', code, 'error_message', message)
-  redis.call('HDEL', jk, 'lease_until', 'holder', 'progress')
+  redis.call('HDEL', jk, 'lease_until', 'holder', 'progress', 'gpu')
   redis.call('ZREM', k.active, id)
   redis.call('ZADD', k.delayed, due, id)
   incr_stat(k.stats, 'retried')

@@ -15,16 +15,29 @@ local function record_outcome(stream, maxlen, id, state, now)
   redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'id', id, 'state', state, 'at', tostring(now))
 end
 
-local function log_attempt(jk, entry)
-  local raw = redis.call('HGET', jk, 'attempt_log')
-  local arr = {}
-  if raw then
-    local ok, v = pcall(cjson.decode, raw)
-    if ok and type(v) == 'table' then arr = v end
+-- Returns the attempt log (a JSON array as text) with one entry appended. Appends as text; only a log grown past
+-- 16 KB is decoded and cut to its last 20 entries.
+local function with_attempt(raw, entry)
+  local e = cjson.encode(entry)
+  if not raw or raw == '' or raw == '[]' or raw == '{}' then return '[' .. e .. ']' end
+  if #raw > 16000 then
+    local ok, arr = pcall(cjson.decode, raw)
+    if not ok or type(arr) ~= 'table' then arr = {} end
+    while #arr > 19 do table.remove(arr, 1) end
+    table.insert(arr, entry)
+    return cjson.encode(arr)
   end
-  table.insert(arr, entry)
-  while #arr > 25 do table.remove(arr, 1) end
-  redis.call('HSET', jk, 'attempt_log', cjson.encode(arr))
+  return string.sub(raw, 1, -2) .. ',' .. e .. ']'
+end
+
+local function log_attempt(jk, entry)
+  redis.call('HSET', jk, 'attempt_log', with_attempt(redis.call('HGET', jk, 'attempt_log'), entry))
+end
+
+-- A small event as JSON text, built without a table walk for the hot paths (ids and states are plain words).
+local function simple_event(id, etype, state, now, extra)
+  return '{"id":"' .. id .. '","type":"' .. etype .. '","state":"' .. state .. '","at":' .. string.format('%d', now)
+    .. (extra or '') .. '}'
 end
 
 -- Sets a time-to-live on the job's stored images (input and result), or removes it (ttl < 0).
@@ -56,14 +69,14 @@ local function incr_stat(stats, field, n)
   redis.call('HINCRBY', stats, field, n or 1)
 end
 
--- Ends a job in a terminal state. dead: kept in the bounded dead-letter set; others: in the recent-finished index.
+-- Ends a job in a terminal state. dead: kept in the bounded dead-letter set; others: expire after the retention.
 local function finish(k, a, id, state, now, code, message)
   local jk = a.job_prefix .. id
   redis.call('HSET', jk, 'state', state, 'finished_at', now, 'updated_at', now)
   if code then
     redis.call('HSET', jk, 'error_code', code, 'error_message', message)
   end
-  redis.call('HDEL', jk, 'lease_until', 'due_at')
+  redis.call('HDEL', jk, 'due_at')
   redis.call('ZREM', k.active, id)
   redis.call('ZREM', k.wait, id)
   redis.call('ZREM', k.delayed, id)
@@ -82,8 +95,6 @@ local function finish(k, a, id, state, now, code, message)
       end
     end
   else
-    redis.call('ZADD', k.done, now, id)
-    redis.call('ZREMRANGEBYSCORE', k.done, '-inf', now - a.retention)
     redis.call('PEXPIRE', jk, a.retention)
     image_ttl(jk, a.img_prefix, a.retention)
   end

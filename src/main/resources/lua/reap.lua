@@ -1,9 +1,9 @@
 -- Returns jobs whose lease ran out to the queue (or to the dead-letter set after too many), promotes due retries,
 -- trims the bounded sets, and repairs a lost wake-up marker. Safe to run on every node at once.
--- KEYS: wait, delayed, active, marker, dead, done, events, stats
+-- KEYS: wait, delayed, active, marker, dead, outcomes, stats
 -- ARGV: job_prefix, img_prefix, channel, max_stalls, max_attempts, retention_ms, dead_retention_ms, dead_max, events_max, limit
-local k = {wait = KEYS[1], delayed = KEYS[2], active = KEYS[3], marker = KEYS[4], dead = KEYS[5], done = KEYS[6],
-  events = KEYS[7], stats = KEYS[8]}
+local k = {wait = KEYS[1], delayed = KEYS[2], active = KEYS[3], marker = KEYS[4], dead = KEYS[5],
+  events = KEYS[6], stats = KEYS[7]}
 local a = {job_prefix = ARGV[1], img_prefix = ARGV[2], channel = ARGV[3], retention = tonumber(ARGV[6]),
   dead_retention = tonumber(ARGV[7]), dead_max = tonumber(ARGV[8]), events_max = tonumber(ARGV[9])}
 local max_stalls, max_attempts, limit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[10])
@@ -15,7 +15,7 @@ local promoted = promote_due(k.delayed, k.wait, a.job_prefix, now)
 local expired = redis.call('ZRANGEBYSCORE', k.active, '-inf', now, 'LIMIT', 0, limit)
 for _, id in ipairs(expired) do
   local jk = a.job_prefix .. id
-  local cur = redis.call('HMGET', jk, 'state', 'seq', 'attempts', 'holder', 'started_at')
+  local cur = redis.call('HMGET', jk, 'state', 'seq', 'attempts', 'holder', 'started_at', 'cancel_requested')
   if cur[1] ~= 'running' then
     redis.call('ZREM', k.active, id)
   else
@@ -25,7 +25,9 @@ for _, id in ipairs(expired) do
       outcome = 'lease_expired', code = 'lease_expired',
       message = 'Worker ' .. (cur[4] or '?') .. ' stopped renewing its lease'})
     incr_stat(k.stats, 'reaped')
-    if stalls >= max_stalls or attempts >= max_attempts then
+    if cur[6] == '1' then
+      finish(k, a, id, 'cancelled', now, 'cancelled', 'Cancelled while running (its worker stopped answering)')
+    elseif stalls >= max_stalls or attempts >= max_attempts then
       finish(k, a, id, 'dead', now, 'lease_expired',
         'The job was abandoned by its worker ' .. stalls .. ' time(s) (the worker died or hung while running it; ' ..
         'the job may be crashing workers); attempts used: ' .. attempts)
@@ -41,7 +43,6 @@ for _, id in ipairs(expired) do
   end
 end
 
-redis.call('ZREMRANGEBYSCORE', k.done, '-inf', now - a.retention)
 redis.call('ZREMRANGEBYSCORE', k.dead, '-inf', now - a.dead_retention)
 if redis.call('ZCARD', k.wait) > 0 and (promoted > 0 or #requeued > 0 or redis.call('EXISTS', k.marker) == 0) then
   redis.call('ZADD', k.marker, 0, '0')

@@ -383,14 +383,15 @@ final class Conversation {
           lines.append(": ").append(a.size()).append(" GPU");
           for (Object g : a) {
             if (g instanceof JsonObject gj) {
-              lines.append(" [").append(gj.getString("id", gj.getString("url", "?"))).append(' ')
+              lines.append(" [").append(gj.getString("name", gj.getString("id", "?"))).append(' ')
                   .append(gj.getString("state", "")).append(']');
             }
           }
         }
       }
       return send(in.chatId(), Texts.get(lang, "stats", "waiting", s.queued(), "retrying", s.delayed(),
-          "running", s.running().size(), "dead", s.dead(), "finished", s.recentlyFinished(), "workers", s.workers().size(),
+          "running", s.running().size(), "dead", s.dead(), "succeeded", s.counters().getLong("succeeded", 0L),
+          "failed", s.counters().getLong("failed", 0L), "workers", s.workers().size(),
           "workerLines", lines.toString()));
     });
   }

@@ -359,7 +359,7 @@ public final class ResultDeliveryVerticle extends VerticleBase {
       }
       return present(job, chat, src).compose(v -> {
         LOG.info("job {}: {} delivered to chat {}", job.id(), job.state().wire(), chat);
-        meters.counter("qwenedit_bot_deliveries_total", "outcome", job.state().wire(), "how", "sent").increment();
+        meters.counter("qwenedit.bot.deliveries", "outcome", job.state().wire(), "how", "sent").increment();
         sentUnmarked.add(job.id());
         return finish(job, userId, "sent");
       }, err -> {
@@ -378,7 +378,7 @@ public final class ResultDeliveryVerticle extends VerticleBase {
 
   private Future<Result> finish(Job job, long userId, String how) {
     if (!"sent".equals(how)) {
-      meters.counter("qwenedit_bot_deliveries_total", "outcome", job.state().wire(), "how", how).increment();
+      meters.counter("qwenedit.bot.deliveries", "outcome", job.state().wire(), "how", how).increment();
     }
     return store.deliverEnd(job.id(), how)
         .onSuccess(v -> sentUnmarked.remove(job.id()))

@@ -11,6 +11,8 @@ import java.util.Locale;
 public final class TelegramApiException extends RuntimeException {
   /** Code used when no HTTP answer came back (connection refused, reset, read limit passed). */
   public static final int NETWORK = 0;
+  /** The description of a call whose read limit passed without an answer. */
+  static final String NO_ANSWER = "no answer in time";
 
   private final int code;
   private final String description;
@@ -94,9 +96,12 @@ public final class TelegramApiException extends RuntimeException {
         || d.contains("message to delete not found"));
   }
 
-  /** The label used in metrics: the numeric code, or "network". */
+  /** The label used in metrics: the numeric code, or "timeout" / "network" when there was no answer. */
   public String metricCode() {
-    return code == NETWORK ? "network" : String.valueOf(code);
+    if (code != NETWORK) {
+      return String.valueOf(code);
+    }
+    return NO_ANSWER.equals(description) ? "timeout" : "network";
   }
 
   /** The answer in Telegram's own shape, to pass over the event bus. */

@@ -3,6 +3,7 @@ package io.qwenedit.bot;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.qwenedit.config.Config;
+import io.qwenedit.metrics.JobMetrics;
 import io.qwenedit.metrics.Meters;
 import io.qwenedit.queue.JobQueue;
 import io.qwenedit.queue.WorkerRegistry;
@@ -62,9 +63,9 @@ public final class TelegramBotVerticle extends VerticleBase {
     JobQueue queue = new JobQueue(redis, config.queue());
     WorkerRegistry workers = new WorkerRegistry(redis, queue.keys());
     store = new BotStore(redis, new BotKeys(config.redis().prefix(), config.bot().botId()), queue.keys(), config.queue().retention());
-    telegram = new TelegramClient(vertx, config.bot(), meters, 8, config.bot().httpTimeout().toMillis());
+    telegram = new TelegramClient(vertx, config.bot(), JobMetrics.of(vertx), 8, config.bot().httpTimeout().toMillis());
     conversation = new Conversation(vertx, config.bot(), config.queue(), queue, workers, store, new Outbox(vertx), telegram);
-    bufferGauge = Gauge.builder("qwenedit_bot_outage_buffer", outage, Deque::size)
+    bufferGauge = Gauge.builder("qwenedit.bot.outage.buffer", outage, Deque::size)
         .description("Requests kept in memory while Redis is unreachable").register(meters);
     updates = vertx.eventBus().<JsonObject>localConsumer(BotAddresses.UPDATE, this::onUpdate);
     chatEvents = vertx.eventBus().<JsonObject>localConsumer(BotAddresses.CHAT_EVENT, this::onChatEvent);
@@ -92,7 +93,7 @@ public final class TelegramBotVerticle extends VerticleBase {
       msg.reply(new JsonObject().put("ok", true));
       return;
     }
-    meters.counter("qwenedit_telegram_updates_total", "kind", kind(in)).increment();
+    meters.counter("qwenedit.telegram.updates", "kind", kind(in)).increment();
     if (outagePerChat.containsKey(in.chatId()) && keepable(in)) {
       // Earlier requests of this chat wait for Redis: this one goes behind them, so their order holds.
       keep(raw, in, false);

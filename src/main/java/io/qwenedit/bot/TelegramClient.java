@@ -1,8 +1,7 @@
 package io.qwenedit.bot;
 
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.qwenedit.config.BotConfig;
+import io.qwenedit.metrics.JobMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -30,15 +29,15 @@ public final class TelegramClient {
   private final String apiBase;
   private final String fileBase;
   private final long readLimitMs;
-  private final MeterRegistry meters;
+  private final JobMetrics metrics;
 
   /**
    * @param poolSize connections kept alive to the Bot API
    * @param readLimitMs default read limit of a call (the long poll passes its own)
    */
-  public TelegramClient(Vertx vertx, BotConfig cfg, MeterRegistry meters, int poolSize, long readLimitMs) {
+  public TelegramClient(Vertx vertx, BotConfig cfg, JobMetrics metrics, int poolSize, long readLimitMs) {
     this.vertx = vertx;
-    this.meters = meters;
+    this.metrics = metrics;
     this.readLimitMs = readLimitMs;
     String base = cfg.apiUrl().toString().replaceAll("/+$", "");
     this.apiBase = base + "/bot" + cfg.requireToken() + "/";
@@ -84,7 +83,7 @@ public final class TelegramClient {
     return sent.timeout(limitMs + 5_000, TimeUnit.MILLISECONDS)
         .recover(err -> Future.failedFuture(TelegramApiException.network(reason(err))))
         .compose(this::parse)
-        .onFailure(err -> errors(method, err).increment());
+        .onFailure(this::countError);
   }
 
   private Future<Object> parse(HttpResponse<Buffer> resp) {
@@ -117,17 +116,16 @@ public final class TelegramClient {
         .recover(err -> Future.failedFuture(TelegramApiException.network(reason(err))))
         .compose(resp -> resp.statusCode() == 200 ? Future.succeededFuture(resp.body() == null ? Buffer.buffer() : resp.body())
             : Future.failedFuture(new TelegramApiException(resp.statusCode(), "file download answered HTTP " + resp.statusCode(), -1, null)))
-        .onFailure(err -> errors("download", err).increment());
+        .onFailure(this::countError);
   }
 
-  private Counter errors(String method, Throwable err) {
-    String code = err instanceof TelegramApiException t ? t.metricCode() : "other";
-    return meters.counter("qwenedit_telegram_api_errors_total", "code", code, "method", method);
+  private void countError(Throwable err) {
+    metrics.telegramError(err instanceof TelegramApiException t ? t.metricCode() : "other");
   }
 
   private static String reason(Throwable err) {
-    if (err instanceof TimeoutException) {
-      return "no answer in time";
+    if (err instanceof TimeoutException || err.getClass().getSimpleName().contains("Timeout")) {
+      return TelegramApiException.NO_ANSWER;
     }
     String m = err.getMessage();
     if (m == null || m.isBlank()) {

@@ -3,6 +3,7 @@ package io.qwenedit.bot;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.qwenedit.config.Config;
 import io.qwenedit.health.Health;
+import io.qwenedit.metrics.JobMetrics;
 import io.qwenedit.metrics.Meters;
 import io.qwenedit.queue.Backoff;
 import io.qwenedit.redis.RedisCommands;
@@ -67,7 +68,7 @@ public final class TelegramPollerVerticle extends VerticleBase {
   public Future<?> start() {
     meters = Meters.registry(vertx);
     long readLimit = config.bot().pollTimeout().toMillis() + config.bot().pollGrace().toMillis();
-    telegram = new TelegramClient(vertx, config.bot(), meters, 2, readLimit);
+    telegram = new TelegramClient(vertx, config.bot(), JobMetrics.of(vertx), 2, readLimit);
     redis = new RedisCommands(vertx, config.redis(), "bot-poller");
     store = new BotStore(redis, new BotKeys(config.redis().prefix(), config.bot().botId()), null, config.queue().retention());
     startedAt = System.currentTimeMillis();
@@ -261,7 +262,7 @@ public final class TelegramPollerVerticle extends VerticleBase {
         LOG.warn("poller: polling Telegram failed ({} in a row): {}; retrying in {} ms", failuresInRow, e.getMessage(), delay);
       }
     }
-    meters.counter("qwenedit_telegram_poll_failures_total", "code", e.metricCode()).increment();
+    meters.counter("qwenedit.telegram.poll.failures", "code", e.metricCode()).increment();
     retryTimer = vertx.setTimer(Math.max(1, delay), t -> loop());
   }
 }

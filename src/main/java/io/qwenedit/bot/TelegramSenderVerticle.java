@@ -1,6 +1,7 @@
 package io.qwenedit.bot;
 
 import io.micrometer.core.instrument.Gauge;
+import io.qwenedit.metrics.JobMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.qwenedit.config.BotConfig;
 import io.qwenedit.metrics.Meters;
@@ -66,9 +67,9 @@ public final class TelegramSenderVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     meters = Meters.registry(vertx);
-    client = new TelegramClient(vertx, cfg, meters, CONCURRENCY, cfg.httpTimeout().toMillis());
+    client = new TelegramClient(vertx, cfg, JobMetrics.of(vertx), CONCURRENCY, cfg.httpTimeout().toMillis());
     scheduler = new SendScheduler<>(cfg.chatInterval().toMillis(), cfg.globalRate(), now());
-    queueGauge = Gauge.builder("qwenedit_telegram_send_queue", scheduler, SendScheduler::queued)
+    queueGauge = Gauge.builder("qwenedit.telegram.send.queue", scheduler, SendScheduler::queued)
         .description("Bot API calls waiting for their turn (rate limits, retry_after, back-off)").register(meters);
     consumer = vertx.eventBus().<JsonObject>localConsumer(BotAddresses.SEND, this::accept);
     return consumer.completion();
@@ -182,8 +183,8 @@ public final class TelegramSenderVerticle extends VerticleBase {
   }
 
   private void succeeded(OutgoingCall call, Object result) {
-    if (call.method.startsWith("send")) {
-      meters.counter("qwenedit_telegram_messages_sent_total", "method", call.method).increment();
+    if (call.method.startsWith("send") || call.method.startsWith("edit")) {
+      JobMetrics.of(vertx).messageSent();
     }
     answer(call, new JsonObject().put("ok", true).put("result", result instanceof JsonObject ? result : new JsonObject()));
   }
@@ -197,7 +198,7 @@ public final class TelegramSenderVerticle extends VerticleBase {
     }
     if (e.floodWait()) {
       long waitMs = Math.max(1, e.retryAfter()) * 1000L;
-      meters.counter("qwenedit_telegram_send_retries_total", "reason", "429").increment();
+      retried("429");
       if (t + waitMs > call.deadlineMs) {
         LOG.warn("sender: {}{} given up: Telegram asks to wait {} s, past its time limit", call.method, where(chat), waitMs / 1000);
         answer(call, e.toJson());
@@ -229,7 +230,7 @@ public final class TelegramSenderVerticle extends VerticleBase {
       call.transientAttempts++;
       long delay = Backoff.delay(call.transientAttempts, Duration.ofSeconds(1), cfg.backoffMax(),
           ThreadLocalRandom.current()::nextDouble).toMillis();
-      meters.counter("qwenedit_telegram_send_retries_total", "reason", e.metricCode()).increment();
+      retried(e.metricCode());
       if (call.transientAttempts >= MAX_TRANSIENT_ATTEMPTS || t + delay > call.deadlineMs) {
         LOG.warn("sender: {}{} given up after {} attempt(s): {}", call.method, where(chat), call.transientAttempts, e.getMessage());
         answer(call, e.toJson());
@@ -246,6 +247,10 @@ public final class TelegramSenderVerticle extends VerticleBase {
       LOG.warn("sender: {}{} refused: {}", call.method, where(chat), e.getMessage());
     }
     answer(call, e.toJson());
+  }
+
+  private void retried(String reason) {
+    meters.counter("qwenedit.telegram.send.retries", "reason", reason).increment();
   }
 
   private static void answer(OutgoingCall call, JsonObject reply) {

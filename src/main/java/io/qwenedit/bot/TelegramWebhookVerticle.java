@@ -3,6 +3,7 @@ package io.qwenedit.bot;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.qwenedit.config.Config;
 import io.qwenedit.health.Health;
+import io.qwenedit.metrics.JobMetrics;
 import io.qwenedit.metrics.Meters;
 import io.qwenedit.queue.Backoff;
 import io.qwenedit.redis.RedisCommands;
@@ -62,7 +63,7 @@ public final class TelegramWebhookVerticle extends VerticleBase {
     secret = config.bot().webhookSecret().getBytes(StandardCharsets.UTF_8);
     redis = new RedisCommands(vertx, config.redis(), "bot-webhook");
     store = new BotStore(redis, new BotKeys(config.redis().prefix(), config.bot().botId()), null, config.queue().retention());
-    telegram = new TelegramClient(vertx, config.bot(), meters, 2, config.bot().httpTimeout().toMillis());
+    telegram = new TelegramClient(vertx, config.bot(), JobMetrics.of(vertx), 2, config.bot().httpTimeout().toMillis());
     server = vertx.createHttpServer(new HttpServerOptions().setHost(config.bot().webhookHost()).setPort(config.bot().webhookPort()))
         .requestHandler(this::onRequest);
     Health.of(vertx).readiness().register(HEALTH, 2_000, p -> p.complete(
@@ -112,7 +113,7 @@ public final class TelegramWebhookVerticle extends VerticleBase {
     }
     String given = req.getHeader(SECRET_HEADER);
     if (given == null || !MessageDigest.isEqual(secret, given.getBytes(StandardCharsets.UTF_8))) {
-      meters.counter("qwenedit_telegram_webhook_rejected_total").increment();
+      meters.counter("qwenedit.telegram.webhook.rejected").increment();
       req.response().setStatusCode(401).end();
       return;
     }

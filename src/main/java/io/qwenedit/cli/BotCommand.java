@@ -3,6 +3,7 @@ package io.qwenedit.cli;
 import io.qwenedit.bot.BotRole;
 import io.qwenedit.config.Config;
 import io.qwenedit.config.ConfigException;
+import io.qwenedit.health.HealthServer;
 import io.qwenedit.metrics.Meters;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -31,7 +32,9 @@ final class BotCommand implements Command {
         TELEGRAM_BOT_TOKEN (environment or .env); TELEGRAM_API_URL points at a local Bot API
         server if you run one. Several instances may run against one Redis: one is active,
         the others wait and take over when it stops. Settings: docs/configuration.md;
-        what people see and how to operate it: docs/bot.md.
+        what people see and how to operate it: docs/bot.md. Health and metrics are served on
+        HEALTH_PORT (default 8081): /health/live, /health/ready (bot/leader, bot/poll,
+        bot/delivery), /metrics. Stops cleanly on SIGTERM or Ctrl+C.
 
         Exit codes: 0 stopped cleanly, 1 failed to start, 2 bad configuration (e.g. a missing token).
         """;
@@ -56,7 +59,7 @@ final class BotCommand implements Command {
     Vertx vertx = Meters.vertxWithMetrics(new VertxOptions());
     String id;
     try {
-      id = BotRole.deploy(vertx, config).await(2, TimeUnit.MINUTES);
+      id = BotRole.deploy(vertx, config).compose(d -> HealthServer.ensure(vertx, config).map(d)).await(2, TimeUnit.MINUTES);
     } catch (ConfigException e) {
       vertx.close();
       throw e;
@@ -65,18 +68,12 @@ final class BotCommand implements Command {
       ctx.err().println("The bot did not start: " + Main.describe(e));
       return ExitCodes.FAILED;
     }
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      try {
-        vertx.undeploy(id).await(30, TimeUnit.SECONDS);
-      } catch (Exception ignored) {
-        // stopping anyway
-      }
-      try {
-        vertx.close().await(10, TimeUnit.SECONDS);
-      } catch (Exception ignored) {
-        // the process is exiting
-      }
-    }, "bot-shutdown"));
+    Shutdown.onSignal(() -> {
+      // The lease is given back on the way, so a waiting instance takes over at once.
+      vertx.undeploy(id).await(30, TimeUnit.SECONDS);
+      // closed from this (non-Vert.x) thread: a continuation on the closing event loop would never run
+      vertx.close().await(15, TimeUnit.SECONDS);
+    });
     return ExitCodes.OK;
   }
 }

@@ -29,7 +29,7 @@ final class StatusCommand implements Command {
 
         Options:
           --json   machine-readable; stable fields: queue_depth, waiting, retrying, running (list),
-                   dead, finished_recently, workers (list), counters, at
+                   dead, workers (list), counters (deployment totals), at
         """;
   }
 
@@ -66,7 +66,6 @@ final class StatusCommand implements Command {
         .put("retrying", s.delayed())
         .put("running", running)
         .put("dead", s.dead())
-        .put("finished_recently", s.recentlyFinished())
         .put("workers", s.workers())
         .put("counters", s.counters())
         .put("at", s.at());
@@ -74,9 +73,9 @@ final class StatusCommand implements Command {
 
   static String render(Snapshot s, String redisAddress) {
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "Queue      %d waiting%s, %d running, %d dead letter%s, %d finished recently%n",
+    sb.append(String.format(Locale.ROOT, "Queue      %d waiting%s, %d running, %d dead letter%s%n",
         s.queued(), s.delayed() > 0 ? " (+" + s.delayed() + " retrying soon)" : "", s.running().size(), s.dead(),
-        s.dead() == 1 ? "" : "s", s.recentlyFinished()));
+        s.dead() == 1 ? "" : "s"));
     for (Running r : s.running()) {
       double age = r.startedAt() == null ? 0 : (s.at() - r.startedAt()) / 1000.0;
       String progress = r.progress() != null && r.progress().getInteger("max", 0) > 0

@@ -1,18 +1,27 @@
 package io.qwenedit.config;
 
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
 /**
- * Where the ComfyUI servers are (one per GPU) and the three clocks that keep a job from hanging.
+ * Where the ComfyUI servers are (one per GPU), which workflow they run, and the clocks that keep a job from hanging.
  *
  * @param urls one base URL per GPU: {@code COMFYUI_URLS} (comma-separated) or else {@code COMFYUI_URL}
- * @param timeout total execution limit per prompt ({@code COMFYUI_TIMEOUT})
+ * @param timeout total execution limit per prompt, from the moment it starts running ({@code COMFYUI_TIMEOUT})
  * @param pollInterval how often {@code /history} is asked when the socket is silent ({@code COMFYUI_POLL_INTERVAL})
  * @param stallTimeout running, but no message and no history change for this long ({@code COMFYUI_STALL_TIMEOUT})
+ * @param queueTimeout longest wait of our prompt in ComfyUI's own queue behind other work ({@code COMFYUI_QUEUE_TIMEOUT})
+ * @param wedgeTimeout work queued and nothing finished for this long: the server is wedged
+ *     ({@code COMFYUI_WEDGE_TIMEOUT}, default {@code COMFYUI_TIMEOUT})
+ * @param requestTimeout time limit of one HTTP call to ComfyUI ({@code COMFYUI_REQUEST_TIMEOUT})
+ * @param poolSize kept-alive HTTP connections per ComfyUI server ({@code COMFYUI_POOL_SIZE})
+ * @param workflow the default workflow's name ({@code COMFYUI_WORKFLOW})
+ * @param workflowsDir where operators' workflows are ({@code COMFYUI_WORKFLOWS_DIR}); the built-in ones are always there
  */
-public record ComfyConfig(List<URI> urls, Duration timeout, Duration pollInterval, Duration stallTimeout) {
+public record ComfyConfig(List<URI> urls, Duration timeout, Duration pollInterval, Duration stallTimeout,
+    Duration queueTimeout, Duration wedgeTimeout, Duration requestTimeout, int poolSize, String workflow, Path workflowsDir) {
 
   static ComfyConfig from(Settings s) {
     List<URI> urls = s.urlList("COMFYUI_URLS", "http", "https");
@@ -20,10 +29,22 @@ public record ComfyConfig(List<URI> urls, Duration timeout, Duration pollInterva
     if (urls.isEmpty()) {
       urls = List.of(single);
     }
+    Duration timeout = s.seconds("COMFYUI_TIMEOUT", Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofHours(6));
+    String workflow = s.string("COMFYUI_WORKFLOW", "qwen-image-edit");
+    if (!workflow.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
+      throw new ConfigException("Invalid setting COMFYUI_WORKFLOW=\"" + workflow + "\" (from " + s.source("COMFYUI_WORKFLOW")
+          + "): expected a workflow name (letters, digits, '.', '_', '-'), the file name without .json");
+    }
     return new ComfyConfig(
         List.copyOf(urls),
-        s.seconds("COMFYUI_TIMEOUT", Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofHours(6)),
+        timeout,
         s.seconds("COMFYUI_POLL_INTERVAL", Duration.ofSeconds(2), Duration.ofMillis(50), Duration.ofMinutes(5)),
-        s.seconds("COMFYUI_STALL_TIMEOUT", Duration.ofMinutes(3), Duration.ofSeconds(1), Duration.ofHours(6)));
+        s.seconds("COMFYUI_STALL_TIMEOUT", Duration.ofMinutes(3), Duration.ofSeconds(1), Duration.ofHours(6)),
+        s.seconds("COMFYUI_QUEUE_TIMEOUT", Duration.ofMinutes(10), Duration.ofSeconds(1), Duration.ofHours(24)),
+        s.seconds("COMFYUI_WEDGE_TIMEOUT", timeout, Duration.ofSeconds(1), Duration.ofHours(24)),
+        s.seconds("COMFYUI_REQUEST_TIMEOUT", Duration.ofSeconds(30), Duration.ofMillis(100), Duration.ofMinutes(10)),
+        (int) s.integer("COMFYUI_POOL_SIZE", 4, 1, 64),
+        workflow,
+        Path.of(s.string("COMFYUI_WORKFLOWS_DIR", "conf/workflows")));
   }
 }

@@ -6,8 +6,8 @@ import java.util.List;
  * The whole configuration, typed and validated, built once at start-up by {@link ConfigLoader} and then sliced into
  * each role's and verticle's settings.
  */
-public record Config(RedisConfig redis, QueueConfig queue, WorkerConfig worker, ComfyConfig comfy, BotConfig bot,
-    List<String> warnings) {
+public record Config(RedisConfig redis, QueueConfig queue, WorkerConfig worker, ComfyConfig comfy, ApiConfig api,
+                     HealthConfig health, BotConfig bot, List<String> warnings) {
 
   /** Builds and validates every section; throws {@link ConfigException} on the first bad value. */
   public static Config from(Settings s) {
@@ -15,20 +15,22 @@ public record Config(RedisConfig redis, QueueConfig queue, WorkerConfig worker, 
     QueueConfig queue = QueueConfig.from(s);
     WorkerConfig worker = WorkerConfig.from(s);
     ComfyConfig comfy = ComfyConfig.from(s);
+    ApiConfig api = ApiConfig.from(s);
+    HealthConfig health = HealthConfig.from(s);
     BotConfig bot = BotConfig.from(s);
     List<String> warnings = s.unusedFileKeys().stream().map(k -> "Unknown setting " + k + " is ignored").toList();
-    return new Config(redis, queue, worker, comfy, bot, warnings);
+    return new Config(redis, queue, worker, comfy, api, health, bot, warnings);
   }
 
   public Config withRedis(RedisConfig r) {
-    return new Config(r, queue, worker, comfy, bot, warnings);
+    return new Config(r, queue, worker, comfy, api, health, bot, warnings);
   }
 
   public Config withQueue(QueueConfig q) {
-    return new Config(redis, q, worker, comfy, bot, warnings);
+    return new Config(redis, q, worker, comfy, api, health, bot, warnings);
   }
 
   public Config withBot(BotConfig b) {
-    return new Config(redis, queue, worker, comfy, b, warnings);
+    return new Config(redis, queue, worker, comfy, api, health, b, warnings);
   }
 }

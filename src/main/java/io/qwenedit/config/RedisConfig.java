@@ -32,7 +32,7 @@ public record RedisConfig(
     }
     Duration commandTimeout = s.seconds("REDIS_COMMAND_TIMEOUT", Duration.ofSeconds(5), Duration.ofMillis(100), Duration.ofMinutes(5));
     Duration connectTimeout = s.seconds("REDIS_CONNECT_TIMEOUT", Duration.ofSeconds(3), Duration.ofMillis(100), Duration.ofMinutes(5));
-    int poolSize = (int) s.integer("REDIS_POOL_SIZE", 8, 1, 256);
+    int poolSize = (int) s.integer("REDIS_POOL_SIZE", 4, 1, 64);
     URI url = s.url("REDIS_URL", null, "redis", "rediss", "unix");
     String host = s.string("REDIS_HOST", "127.0.0.1");
     int port = s.port("REDIS_PORT", 6379);

@@ -8,6 +8,7 @@ import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * Follows one job to its end: listens on the events channel and re-reads the job record on every event about it,
@@ -29,12 +30,27 @@ public final class JobFollower {
     }
   }
 
+  /** The follow was stopped by its owner (e.g. the HTTP client went away) before the job ended. */
+  public static final class FollowStoppedException extends RuntimeException {
+    FollowStoppedException() {
+      super("stopped by its owner", null, false, false);
+    }
+  }
+
   private final Vertx vertx;
   private final JobQueue queue;
+  private final JobEvents shared;
 
+  /** Each follow opens its own subscription (a one-off follower such as {@code submit --wait}). */
   public JobFollower(Vertx vertx, JobQueue queue) {
+    this(vertx, queue, null);
+  }
+
+  /** Follows share one subscription (many followers in one process, such as the API's event streams). */
+  public JobFollower(Vertx vertx, JobQueue queue, JobEvents shared) {
     this.vertx = vertx;
     this.queue = queue;
+    this.shared = shared;
   }
 
   /**
@@ -42,6 +58,11 @@ public final class JobFollower {
    * newer version of the record. Fails with {@link FollowTimeoutException} after {@code limit}.
    */
   public Future<Job> follow(String id, Duration limit, Consumer<Job> onUpdate) {
+    return follow(id, limit, onUpdate, null);
+  }
+
+  /** Same, and fails with {@link FollowStoppedException} as soon as {@code stop} completes (null: never). */
+  public Future<Job> follow(String id, Duration limit, Consumer<Job> onUpdate, Future<?> stop) {
     Promise<Job> done = Promise.promise();
     Job[] last = new Job[1];
     Runnable refresh = () -> queue.get(id).onSuccess(job -> {
@@ -61,26 +82,44 @@ public final class JobFollower {
         done.tryComplete(job);
       }
     });
-    RedisSubscriber sub = new RedisSubscriber(vertx, queue.redis().config(), List.of(queue.keys().eventsChannel()),
-        (channel, message) -> {
-          if (message.contains(id) && id.equals(idOf(message))) {
-            refresh.run();
-          }
-        });
-    sub.onReconnect(refresh);
     long timer = vertx.setTimer(limit.toMillis(), t -> done.tryFail(new FollowTimeoutException(
         "no end within " + limit.toSeconds() + " s", last[0])));
-    sub.start().onSuccess(v -> refresh.run()).onFailure(done::tryFail);
+    if (stop != null) {
+      stop.onComplete(ar -> done.tryFail(new FollowStoppedException()));
+    }
+    Supplier<Future<Void>> unsubscribe;
+    if (shared != null) {
+      JobEvents.Registration reg = shared.onJob(id, refresh);
+      unsubscribe = () -> {
+        reg.close();
+        return Future.succeededFuture();
+      };
+      refresh.run();
+    } else {
+      RedisSubscriber sub = new RedisSubscriber(vertx, queue.redis().config(), List.of(queue.keys().eventsChannel()),
+          (channel, message) -> {
+            if (message.contains(id) && id.equals(idOf(message))) {
+              refresh.run();
+            }
+          });
+      sub.onReconnect(refresh);
+      unsubscribe = sub::close;
+      sub.start().onSuccess(v -> refresh.run()).onFailure(done::tryFail);
+    }
     return done.future().eventually(() -> {
       vertx.cancelTimer(timer);
-      return sub.close();
+      return unsubscribe.get();
     });
   }
 
+  /** Replies can arrive out of order (pooled connections): never let an older version replace a newer one. */
   private static boolean newer(Job a, Job b) {
     long ua = a.updatedAt() == null ? 0 : a.updatedAt();
     long ub = b.updatedAt() == null ? 0 : b.updatedAt();
-    return ua > ub || a.state() != b.state() || !java.util.Objects.equals(a.progress(), b.progress());
+    if (ua != ub) {
+      return ua > ub;
+    }
+    return a.state() != b.state() || !java.util.Objects.equals(a.progress(), b.progress());
   }
 
   private static String idOf(String message) {

@@ -19,7 +19,6 @@ import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.security.SecureRandom;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -35,8 +34,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class JobQueue {
   private static final Logger LOG = LoggerFactory.getLogger(JobQueue.class);
-  /** An image stored before its job record lives this long unless the enqueue script adopts it. */
-  private static final Duration PROVISIONAL_IMAGE_TTL = Duration.ofHours(1);
   private static final int REAP_LIMIT = 200;
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final char[] ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz".toCharArray();
@@ -82,10 +79,17 @@ public final class JobQueue {
 
   /** A short random job id (13 characters of Crockford base32, 65 bits). */
   public static String newId() {
-    char[] c = new char[13];
-    for (int i = 0; i < c.length; i++) {
-      c[i] = ID_ALPHABET[RANDOM.nextInt(ID_ALPHABET.length)];
+    byte[] b = new byte[9];
+    RANDOM.nextBytes(b);
+    long bits = 0;
+    for (int i = 0; i < 8; i++) {
+      bits = bits << 8 | (b[i] & 0xFF);
     }
+    char[] c = new char[13];
+    for (int i = 0; i < 12; i++) {
+      c[i] = ID_ALPHABET[(int) (bits >>> (i * 5)) & 31];
+    }
+    c[12] = ID_ALPHABET[((int) (bits >>> 60) & 15) | (b[8] & 16)];
     return new String(c);
   }
 
@@ -166,7 +170,7 @@ public final class JobQueue {
     String id = newId();
     String inputRef = id + "-in." + info.extension();
     List<Object> args = new ArrayList<>(List.of(id, keys.jobPrefix(), keys.eventsChannel(), cfg.maxDepth(),
-        idem == null ? 0 : cfg.retention().toMillis()));
+        idem == null ? 0 : cfg.retention().toMillis(), req.image()));
     addField(args, "prompt", req.prompt().strip());
     addField(args, "input", inputRef);
     addField(args, "input_info", info.toJson().encode());
@@ -184,23 +188,22 @@ public final class JobQueue {
     }
     List<String> scriptKeys = List.of(keys.waiting(), keys.delayed(), keys.marker(), keys.seq(), keys.stats(), keys.job(id),
         keys.idempotency(idem == null ? "-" : idem), keys.image(inputRef));
-    return images.put(inputRef, req.image(), PROVISIONAL_IMAGE_TTL)
-        .compose(v -> redis.eval(ENQUEUE, scriptKeys, args))
-        .compose(r -> {
-          String status = r.get(0).toString();
-          switch (status) {
-            case "ok":
-              LOG.info("job {} queued at position {} ({}x{} {}, prompt {} chars)", id, r.get(2).toInteger(),
-                  info.width(), info.height(), info.format(), req.prompt().strip().length());
-              return Future.succeededFuture(new Enqueued(id, r.get(2).toInteger(), false));
-            case "dup":
-              return images.delete(inputRef).map(v -> new Enqueued(r.get(1).toString(), r.get(2).toInteger(), true));
-            default:
-              return images.delete(inputRef).compose(v -> Future.failedFuture(new JobRejectedException("queue_full",
-                  "The service is busy: " + r.get(2).toLong() + " edits are waiting, the limit is " + cfg.maxDepth()
-                      + ". Please try again in a few minutes.")));
-          }
-        });
+    // The image travels inside the script call: it is stored only if the job is, with no time-to-live to manage.
+    return redis.eval(ENQUEUE, scriptKeys, args).compose(r -> {
+      String status = r.get(0).toString();
+      switch (status) {
+        case "ok":
+          LOG.debug("job {} queued at position {} ({}x{} {}, prompt {} chars)", id, r.get(2).toInteger(),
+              info.width(), info.height(), info.format(), req.prompt().strip().length());
+          return Future.succeededFuture(new Enqueued(id, r.get(2).toInteger(), false));
+        case "dup":
+          return Future.succeededFuture(new Enqueued(r.get(1).toString(), r.get(2).toInteger(), true));
+        default:
+          return Future.failedFuture(new JobRejectedException("queue_full",
+              "The service is busy: " + r.get(2).toLong() + " edits are waiting, the limit is " + cfg.maxDepth()
+                  + ". Please try again in a few minutes."));
+      }
+    });
   }
 
   private static void addField(List<Object> args, String field, String value) {
@@ -222,7 +225,7 @@ public final class JobQueue {
     if (max <= 0) {
       return Future.succeededFuture(new Claim(List.of(), -1));
     }
-    List<String> scriptKeys = List.of(keys.waiting(), keys.delayed(), keys.active(), keys.marker(), keys.dead(), keys.done(),
+    List<String> scriptKeys = List.of(keys.waiting(), keys.delayed(), keys.active(), keys.marker(), keys.dead(),
         keys.outcomes(), keys.stats());
     List<Object> args = List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), holder, cfg.lease().toMillis(),
         max, cfg.deadRetention().toMillis(), cfg.deadMax(), cfg.eventsMaxLen());
@@ -265,27 +268,28 @@ public final class JobQueue {
 
   // ---------------------------------------------------------------- outcomes
 
-  /** Stores the result image and marks the job succeeded (refused if the caller's lease was taken over). */
+  /**
+   * Stores the result image and marks the job succeeded, in one step; refused (and nothing stored) if the caller's
+   * lease was taken over.
+   */
   public Future<Outcome> complete(String id, long fence, Buffer result, JsonObject resultInfo) {
-    ImageInfo info = ImageInfo.sniff(result.getBytes());
+    ImageInfo info = ImageInfo.sniff(result.getBytes(0, Math.min(result.length(), 65536)));
     String ref = id + "-out-" + fence + "." + (info == null ? "bin" : info.extension());
     JsonObject meta = resultInfo == null ? new JsonObject() : resultInfo.copy();
     if (info != null) {
-      meta.mergeIn(info.toJson());
+      meta.mergeIn(info.toJson().put("bytes", result.length()));
     }
-    return images.put(ref, result, PROVISIONAL_IMAGE_TTL)
-        .compose(v -> redis.eval(COMPLETE, keys.finishKeys(), List.of(keys.jobPrefix(), keys.imagePrefix(),
-            keys.eventsChannel(), id, fence, ref, meta.encode(), cfg.retention().toMillis(), cfg.eventsMaxLen(),
-            cfg.deadRetention().toMillis(), cfg.deadMax())))
-        .compose(r -> {
-          Outcome o = outcome(r);
-          if (!o.accepted()) {
-            LOG.warn("job {}: result refused, the lease (fence {}) is no longer ours (state {})", id, fence, o.state());
-            return images.delete(ref).map(o);
-          }
-          LOG.info("job {} succeeded", id);
-          return Future.succeededFuture(o);
-        });
+    return redis.eval(COMPLETE, List.of(keys.active(), keys.outcomes(), keys.stats()),
+        List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), id, fence, ref, result, meta.encode(),
+            cfg.retention().toMillis(), cfg.eventsMaxLen())).map(r -> {
+              Outcome o = outcome(r);
+              if (!o.accepted()) {
+                LOG.warn("job {}: result refused, the lease (fence {}) is no longer ours (state {})", id, fence, o.state());
+              } else {
+                LOG.debug("job {} succeeded", id);
+              }
+              return o;
+            });
   }
 
   /**
@@ -317,8 +321,11 @@ public final class JobQueue {
 
   /** Hands a running job back to its place in line without counting the attempt (shutdown, lost GPU slot). */
   public Future<Outcome> release(String id, long fence, String reason) {
-    return redis.eval(RELEASE, List.of(keys.waiting(), keys.active(), keys.marker()),
-        List.of(keys.jobPrefix(), keys.eventsChannel(), id, fence, reason)).map(JobQueue::outcome);
+    List<String> scriptKeys = new ArrayList<>(keys.finishKeys());
+    scriptKeys.add(keys.marker());
+    return redis.eval(RELEASE, scriptKeys, List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), id, fence,
+        reason, cfg.retention().toMillis(), cfg.eventsMaxLen(), cfg.deadRetention().toMillis(), cfg.deadMax()))
+        .map(JobQueue::outcome);
   }
 
   private static Outcome outcome(Response r) {
@@ -337,7 +344,7 @@ public final class JobQueue {
 
   /** Returns expired leases to the queue (or the dead-letter set), promotes due retries, trims bounded sets. */
   public Future<Reaped> reap() {
-    List<String> scriptKeys = List.of(keys.waiting(), keys.delayed(), keys.active(), keys.marker(), keys.dead(), keys.done(),
+    List<String> scriptKeys = List.of(keys.waiting(), keys.delayed(), keys.active(), keys.marker(), keys.dead(),
         keys.outcomes(), keys.stats());
     return redis.eval(REAP, scriptKeys, List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), cfg.maxStalls(),
         cfg.maxAttempts(), cfg.retention().toMillis(), cfg.deadRetention().toMillis(), cfg.deadMax(), cfg.eventsMaxLen(),
@@ -424,18 +431,18 @@ public final class JobQueue {
         Request.cmd(Command.ZCARD).arg(keys.delayed()),
         Request.cmd(Command.ZRANGE).arg(keys.active()).arg(0).arg(-1),
         Request.cmd(Command.ZCARD).arg(keys.dead()),
-        Request.cmd(Command.ZCARD).arg(keys.done()),
+        Request.cmd(Command.GET).arg(keys.seq()),
         Request.cmd(Command.HGETALL).arg(keys.stats()),
         Request.cmd(Command.TIME));
     return redis.batch(reqs).compose(rs -> {
       List<String> active = strings(rs.get(2));
-      JsonObject counters = new JsonObject();
+      JsonObject counters = new JsonObject().put("enqueued", rs.get(4) == null ? 0L : rs.get(4).toLong());
       Job.hash(rs.get(5)).forEach((k, v) -> counters.put(k, Long.parseLong(v)));
       long now = rs.get(6).get(0).toLong() * 1000 + rs.get(6).get(1).toLong() / 1000;
       Future<List<Running>> running = runningDetails(active);
       Future<JsonArray> ws = workers == null ? Future.succeededFuture(new JsonArray()) : workers.list();
       return Future.all(running, ws).map(cf -> new Snapshot(rs.get(0).toLong(), rs.get(1).toLong(), running.result(),
-          rs.get(3).toLong(), rs.get(4).toLong(), counters, ws.result(), now));
+          rs.get(3).toLong(), counters, ws.result(), now));
     });
   }
 

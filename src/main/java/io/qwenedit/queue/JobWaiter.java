@@ -34,6 +34,7 @@ public final class JobWaiter {
   private final String holder;
   private final long blockMs;
   private final AtomicLong lastCycleAt = new AtomicLong(System.currentTimeMillis());
+  private final AtomicLong lastTurnAt = new AtomicLong(System.currentTimeMillis());
   private final AtomicLong guardFires = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
   private volatile boolean needClaim = true;
@@ -61,6 +62,7 @@ public final class JobWaiter {
   }
 
   private void step(int max, Promise<List<Claimed>> result) {
+    lastTurnAt.set(System.currentTimeMillis());
     if (closed) {
       result.tryComplete(List.of());
       return;
@@ -142,6 +144,11 @@ public final class JobWaiter {
   /** Wall-clock ms when the last wait cycle completed (a claim or a blocking wait returned): the loop's heartbeat. */
   public long lastCycleAt() {
     return lastCycleAt.get();
+  }
+
+  /** Wall-clock ms when the loop last turned, successfully or not (it is alive even while Redis is down). */
+  public long lastTurnAt() {
+    return lastTurnAt.get();
   }
 
   public long guardFires() {

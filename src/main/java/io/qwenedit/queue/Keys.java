@@ -39,10 +39,6 @@ public final class Keys {
     return q + "dead";
   }
 
-  public String done() {
-    return q + "done";
-  }
-
   public String seq() {
     return q + "seq";
   }
@@ -96,6 +92,6 @@ public final class Keys {
 
   /** The keys the terminal-state scripts (complete, fail, cancel) take, in their order. */
   List<String> finishKeys() {
-    return List.of(waiting(), delayed(), active(), dead(), done(), outcomes(), stats());
+    return List.of(waiting(), delayed(), active(), dead(), outcomes(), stats());
   }
 }

@@ -43,6 +43,6 @@ public final class QueueResults {
   }
 
   /** A deployment-wide snapshot for {@code status} and metrics. */
-  public record Snapshot(long queued, long delayed, List<Running> running, long dead, long recentlyFinished,
-                         JsonObject counters, JsonArray workers, long at) {}
+  public record Snapshot(long queued, long delayed, List<Running> running, long dead, JsonObject counters,
+                         JsonArray workers, long at) {}
 }

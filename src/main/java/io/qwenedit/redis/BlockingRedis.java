@@ -1,6 +1,7 @@
 package io.qwenedit.redis;
 
 import io.qwenedit.config.RedisConfig;
+import io.qwenedit.metrics.JobMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -78,6 +79,7 @@ public final class BlockingRedis {
       return;
     }
     replacements.incrementAndGet();
+    JobMetrics.of(vertx).redisReconnect(name);
     LOG.warn("Replacing blocking Redis client '{}' for {}: {}", name, cfg.displayAddress(), reason);
     client = RedisClients.create(vertx, cfg, 1, name);
     stale.close();

@@ -17,6 +17,12 @@ public record LuaScript(String name, String source, String sha) {
     return new LuaScript(name, source, sha1(source));
   }
 
+  /** A script without the queue library (it needs none of it). */
+  public static LuaScript loadPlain(String name) {
+    String source = resource("lua/" + name + ".lua");
+    return new LuaScript(name, source, sha1(source));
+  }
+
   private static String resource(String path) {
     try (InputStream in = LuaScript.class.getClassLoader().getResourceAsStream(path)) {
       if (in == null) {

@@ -1,23 +1,30 @@
 package io.qwenedit.redis;
 
 import io.qwenedit.config.RedisConfig;
+import io.qwenedit.metrics.JobMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The pooled client for ordinary (non-blocking) commands. Every command has a time limit; when one is exceeded the
- * connection it sits on may be half-open, and the Vert.x pool would hand that connection out again, so the whole
- * client is replaced. Lua scripts go through {@link #eval}, which falls back from EVALSHA to EVAL after a restart.
+ * The client for ordinary (non-blocking) commands: a few held connections ({@code REDIS_POOL_SIZE}), used round-robin
+ * with pipelining (Vert.x's connection-less {@code Redis.send} borrows a whole connection per command, which caps
+ * concurrency at the pool size). Every command has a time limit; when one is exceeded the connection may be
+ * half-open, so that connection's client is closed (which really closes the socket) and a fresh one is made on the
+ * next command. A lost connection is replaced the same way. Lua scripts go through {@link #eval}, which falls back
+ * from EVALSHA to EVAL after a restart.
  */
 public final class RedisCommands {
   private static final Logger LOG = LoggerFactory.getLogger(RedisCommands.class);
@@ -26,17 +33,75 @@ public final class RedisCommands {
   private final RedisConfig cfg;
   private final String name;
   private final long timeoutMs;
+  private final Slot[] slots;
+  private final AtomicInteger next = new AtomicInteger();
   private final AtomicLong replacements = new AtomicLong();
   private final AtomicLong timeouts = new AtomicLong();
-  private volatile Redis client;
   private volatile boolean closed;
+
+  /** One held connection and the client that owns its socket. */
+  private final class Slot {
+    private final int index;
+    private Redis client;
+    private Future<RedisConnection> conn;
+
+    Slot(int index) {
+      this.index = index;
+    }
+
+    synchronized Future<RedisConnection> connection() {
+      if (closed) {
+        return Future.failedFuture(new IllegalStateException("Redis client '" + name + "' is closed"));
+      }
+      if (conn == null || conn.failed()) {
+        if (client != null) {
+          client.close();
+        }
+        Redis c = RedisClients.create(vertx, cfg, 1, name + "-" + index);
+        client = c;
+        Future<RedisConnection> f = c.connect();
+        conn = f;
+        f.onSuccess(cn -> {
+          cn.exceptionHandler(err -> drop(f, "connection error: " + err.getMessage()));
+          cn.endHandler(v -> drop(f, "connection closed by the server"));
+        });
+      }
+      return conn;
+    }
+
+    /** Forgets a connection (if it is still the current one) and closes its socket. */
+    synchronized void drop(Future<RedisConnection> which, String reason) {
+      if (which != conn) {
+        return;
+      }
+      conn = null;
+      Redis c = client;
+      client = null;
+      if (!closed) {
+        replacements.incrementAndGet();
+        JobMetrics.of(vertx).redisReconnect(name);
+        LOG.warn("Redis client '{}' for {}: dropping connection {} ({})", name, cfg.displayAddress(), index, reason);
+      }
+      if (c != null) {
+        c.close();
+      }
+    }
+
+    synchronized Future<Void> close() {
+      conn = null;
+      return client == null ? Future.succeededFuture() : client.close().otherwiseEmpty().mapEmpty();
+    }
+  }
 
   public RedisCommands(Vertx vertx, RedisConfig cfg, String name) {
     this.vertx = vertx;
     this.cfg = cfg;
     this.name = name;
     this.timeoutMs = cfg.commandTimeout().toMillis();
-    this.client = RedisClients.create(vertx, cfg, cfg.poolSize(), name);
+    this.slots = new Slot[cfg.poolSize()];
+    for (int i = 0; i < slots.length; i++) {
+      slots[i] = new Slot(i);
+    }
   }
 
   public RedisConfig config() {
@@ -44,13 +109,11 @@ public final class RedisCommands {
   }
 
   public Future<Response> send(Request request) {
-    Redis c = client;
-    return guard(c, c.send(request), request);
+    return run(c -> c.send(request), request.command().toString());
   }
 
   public Future<List<Response>> batch(List<Request> requests) {
-    Redis c = client;
-    return guard(c, c.batch(requests), requests.isEmpty() ? null : requests.get(0));
+    return run(c -> c.batch(requests), requests.isEmpty() ? "batch" : "batch of " + requests.get(0).command());
   }
 
   public Future<Response> send(Command cmd, Object... args) {
@@ -74,6 +137,8 @@ public final class RedisCommands {
     for (Object a : args) {
       if (a instanceof byte[] b) {
         r.arg(b);
+      } else if (a instanceof io.vertx.core.buffer.Buffer b) {
+        r.arg(b);
       } else {
         r.arg(String.valueOf(a));
       }
@@ -81,29 +146,27 @@ public final class RedisCommands {
     return r;
   }
 
-  private <T> Future<T> guard(Redis c, Future<T> f, Request request) {
-    return f.timeout(timeoutMs, TimeUnit.MILLISECONDS).recover(err -> {
-      if (err instanceof TimeoutException) {
-        timeouts.incrementAndGet();
-        replace(c, "no reply within " + timeoutMs + " ms" + (request == null ? "" : " to " + request.command()));
-        return Future.failedFuture(new RedisUnavailableException(
-            "Redis at " + cfg.displayAddress() + " did not answer within " + timeoutMs + " ms", err));
-      }
-      return Future.failedFuture(RedisUnavailableException.wrap(cfg, err));
-    });
+  private <T> Future<T> run(Function<RedisConnection, Future<T>> op, String what) {
+    Slot slot = slots[Math.floorMod(next.getAndIncrement(), slots.length)];
+    Future<RedisConnection> conn = slot.connection();
+    return conn.compose(op::apply)
+        .timeout(timeoutMs, TimeUnit.MILLISECONDS)
+        .recover(err -> {
+          if (err instanceof TimeoutException) {
+            timeouts.incrementAndGet();
+            slot.drop(conn, "no reply within " + timeoutMs + " ms to " + what);
+            return Future.failedFuture(new RedisUnavailableException(
+                "Redis at " + cfg.displayAddress() + " did not answer within " + timeoutMs + " ms", err));
+          }
+          Throwable wrapped = RedisUnavailableException.wrap(cfg, err);
+          if (wrapped instanceof RedisUnavailableException) {
+            slot.drop(conn, err.getMessage());
+          }
+          return Future.failedFuture(wrapped);
+        });
   }
 
-  /** Closes the client a stuck command sits on and makes a fresh one (once per stuck client). */
-  private synchronized void replace(Redis stuck, String reason) {
-    if (closed || stuck != client) {
-      return;
-    }
-    replacements.incrementAndGet();
-    LOG.warn("Replacing the Redis client '{}' for {}: {}", name, cfg.displayAddress(), reason);
-    client = RedisClients.create(vertx, cfg, cfg.poolSize(), name);
-    stuck.close();
-  }
-
+  /** Connections replaced so far (timeouts, errors, server closes): a Redis reconnect count. */
   public long replacements() {
     return replacements.get();
   }
@@ -114,6 +177,7 @@ public final class RedisCommands {
 
   public Future<Void> close() {
     closed = true;
-    return client.close().otherwiseEmpty().mapEmpty();
+    List<Future<Void>> all = java.util.Arrays.stream(slots).map(Slot::close).toList();
+    return Future.join(all).mapEmpty();
   }
 }

@@ -1,6 +1,7 @@
 package io.qwenedit.redis;
 
 import io.qwenedit.config.RedisConfig;
+import io.qwenedit.metrics.JobMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -37,7 +38,7 @@ public final class RedisSubscriber {
   private long pingTimer = -1;
   private int failures;
   private boolean closed;
-  private boolean everConnected;
+  private boolean subscribed;
 
   public RedisSubscriber(Vertx vertx, RedisConfig cfg, List<String> channels, BiConsumer<String, String> handler) {
     this.vertx = vertx;
@@ -46,7 +47,10 @@ public final class RedisSubscriber {
     this.handler = handler;
   }
 
-  /** Called on the subscriber's context after every resubscription that follows a lost connection. */
+  /**
+   * Called on the subscriber's context after every subscription that follows a lost connection or a failed first
+   * attempt ({@link #startInBackground}).
+   */
   public synchronized RedisSubscriber onReconnect(Runnable r) {
     this.reconnectHandler = r;
     return this;
@@ -54,16 +58,12 @@ public final class RedisSubscriber {
 
   /** Subscribes; fails when Redis cannot be reached now (callers decide whether to retry or report). */
   public Future<Void> start() {
-    return connect().onSuccess(v -> {
-      synchronized (this) {
-        everConnected = true;
-      }
-    });
+    return connect();
   }
 
   /** Subscribes, and keeps retrying in the background if the first attempt fails. */
   public void startInBackground() {
-    connect().onSuccess(v -> everConnected = true).onFailure(err -> scheduleReconnect(err));
+    connect().onFailure(this::scheduleReconnect);
   }
 
   private synchronized Future<Void> connect() {
@@ -87,7 +87,10 @@ public final class RedisSubscriber {
       channels.forEach(sub::arg);
       return cn.send(sub).timeout(PING_TIMEOUT_MS, TimeUnit.MILLISECONDS).<Void>mapEmpty();
     }).onSuccess(v -> {
-      failures = 0;
+      synchronized (this) {
+        failures = 0;
+        subscribed = true;
+      }
       schedulePing();
     }).recover(err -> {
       c.close();
@@ -127,10 +130,12 @@ public final class RedisSubscriber {
         return;
       }
       conn = null;
+      subscribed = false;
       stale = client;
       vertx.cancelTimer(pingTimer);
     }
     LOG.warn("pub/sub connection to {} lost ({}); resubscribing", cfg.displayAddress(), err.getMessage());
+    JobMetrics.of(vertx).redisReconnect("subscriber");
     stale.close();
     scheduleReconnect(err);
   }
@@ -152,18 +157,23 @@ public final class RedisSubscriber {
           synchronized (this) {
             r = reconnectHandler;
           }
-          if (everConnected) {
-            r.run();
-          }
-          everConnected = true;
+          // Also after a first attempt that failed (startInBackground): whoever read records meanwhile may have missed
+          // events, so it must look again either way.
+          r.run();
         })
         .onFailure(this::scheduleReconnect));
+  }
+
+  /** True while the subscription is established and answering pings (readiness checks report it). */
+  public synchronized boolean subscribed() {
+    return subscribed && !closed;
   }
 
   public Future<Void> close() {
     Redis c;
     synchronized (this) {
       closed = true;
+      subscribed = false;
       vertx.cancelTimer(pingTimer);
       c = client;
     }

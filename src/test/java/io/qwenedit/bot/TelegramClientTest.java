@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.qwenedit.config.BotConfig;
+import io.qwenedit.metrics.JobMetrics;
 import io.qwenedit.telegram.StubChat;
 import io.qwenedit.telegram.TelegramStub;
 import io.qwenedit.testing.Images;
@@ -35,7 +36,7 @@ class TelegramClientTest {
     vertx = Vertx.vertx();
     telegram = TelegramStub.start();
     meters = new SimpleMeterRegistry();
-    client = new TelegramClient(vertx, config(telegram.apiUrl().toString(), TelegramStub.TOKEN), meters, 4, 1500);
+    client = new TelegramClient(vertx, config(telegram.apiUrl().toString(), TelegramStub.TOKEN), JobMetrics.of(meters), 4, 1500);
   }
 
   @AfterEach
@@ -122,13 +123,13 @@ class TelegramClientTest {
     telegram.failNext("getMe", null, 1, 502, "Bad Gateway");
     assertTrue(((TelegramApiException) failure(client.call("getMe", new JsonObject()))).transientFailure());
     assertEquals(404, ((TelegramApiException) failure(client.call("noSuchMethod", new JsonObject()))).code());
-    assertTrue(meters.get("qwenedit_telegram_api_errors_total").tag("code", "429").counter().count() >= 1);
+    assertTrue(meters.get("qwenedit.telegram.errors").tag("code", "429").counter().count() >= 1);
   }
 
   @Test
   void aWrongTokenIs401AndNeverAppearsInErrors() {
     String wrong = "7000000001:AAWrongTokenWrongTokenWrongToken";
-    TelegramClient bad = new TelegramClient(vertx, config(telegram.apiUrl().toString(), wrong), meters, 1, 1500);
+    TelegramClient bad = new TelegramClient(vertx, config(telegram.apiUrl().toString(), wrong), JobMetrics.of(meters), 1, 1500);
     TelegramApiException e = (TelegramApiException) failure(bad.call("getMe", new JsonObject()));
     assertTrue(e.unauthorized());
     assertFalse(e.getMessage().contains("AAWrong"));
@@ -142,6 +143,7 @@ class TelegramClientTest {
     TelegramApiException hung = (TelegramApiException) failure(client.call("getMe", new JsonObject()));
     long ms = (System.nanoTime() - t0) / 1_000_000;
     assertEquals(TelegramApiException.NETWORK, hung.code());
+    assertEquals("timeout", hung.metricCode());
     assertTrue(ms >= 1400 && ms < 8000, "gave up after " + ms + " ms (read limit 1.5 s)");
     telegram.down();
     TelegramApiException gone = (TelegramApiException) failure(client.call("getMe", new JsonObject()));

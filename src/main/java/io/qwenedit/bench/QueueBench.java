@@ -1,0 +1,214 @@
+package io.qwenedit.bench;
+
+import io.qwenedit.config.Config;
+import io.qwenedit.config.Settings;
+import io.qwenedit.queue.JobQueue;
+import io.qwenedit.queue.JobWaiter;
+import io.qwenedit.queue.NewJob;
+import io.qwenedit.queue.QueueResults.Claimed;
+import io.qwenedit.redis.LocalRedisServer;
+import io.qwenedit.redis.RedisCommands;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Command;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * {@code scripts/bench-queue}: pick-up latency (a job queued into an idle queue until a waiting consumer holds it) and
+ * throughput (enqueue → claim → complete of empty jobs, 16 claims in flight), on a redis-server of its own (or
+ * REDIS_URL). Prints one JSON object.
+ */
+public final class QueueBench {
+  /** A 1x1 PNG: the smallest real image, so jobs are "empty". */
+  private static final Buffer TINY_PNG = Buffer.buffer(java.util.Base64.getDecoder().decode(
+      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="));
+
+  private QueueBench() {}
+
+  public static void main(String[] args) throws Exception {
+    int samples = intArg(args, "--samples", 1000);
+    int jobs = intArg(args, "--jobs", 30_000);
+    int concurrency = intArg(args, "--concurrency", 16);
+    String url = System.getenv("REDIS_URL");
+    LocalRedisServer own = null;
+    if (url == null || url.isBlank()) {
+      own = LocalRedisServer.start();
+      url = own.url();
+    }
+    Map<String, String> m = new HashMap<>();
+    m.put("REDIS_URL", url);
+    m.put("QUEUE_MAX_DEPTH", "10000000");
+    m.put("QWENEDIT_PREFIX", "qwenedit-bench:");
+    m.put("REDIS_POOL_SIZE", "4");
+    Config cfg = Config.from(Settings.layered(List.of(m), List.of("bench")));
+    Vertx producerVertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setPreferNativeTransport(true));
+    Vertx consumerVertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setPreferNativeTransport(true));
+    RedisCommands producerRedis = new RedisCommands(producerVertx, cfg.redis(), "bench-producer");
+    RedisCommands consumerRedis = new RedisCommands(consumerVertx, cfg.redis(), "bench-consumer");
+    JobQueue producer = new JobQueue(producerRedis, cfg.queue());
+    JobQueue consumer = new JobQueue(consumerRedis, cfg.queue());
+    try {
+      String version = info(producerRedis, "redis_version");
+      producerRedis.send(Command.FLUSHDB).await(10, TimeUnit.SECONDS);
+      double[] pickup = pickup(consumerVertx, producer, consumer, cfg, samples);
+      producerRedis.send(Command.FLUSHDB).await(10, TimeUnit.SECONDS);
+      double perSecond = throughput(producerVertx, consumerVertx, producer, consumer, cfg, jobs, concurrency);
+      Arrays.sort(pickup);
+      JsonObject out = new JsonObject()
+          .put("pickup_p50_ms", round(percentile(pickup, 50)))
+          .put("pickup_p99_ms", round(percentile(pickup, 99)))
+          .put("pickup_max_ms", round(pickup[pickup.length - 1]))
+          .put("pickup_samples", pickup.length)
+          .put("throughput_jobs_per_s", Math.round(perSecond))
+          .put("throughput_jobs", jobs)
+          .put("concurrency", concurrency)
+          .put("redis_version", version)
+          .put("cpus", Runtime.getRuntime().availableProcessors());
+      System.out.println(out.encode());
+    } finally {
+      producerRedis.close().await(5, TimeUnit.SECONDS);
+      consumerRedis.close().await(5, TimeUnit.SECONDS);
+      producerVertx.close().await(5, TimeUnit.SECONDS);
+      consumerVertx.close().await(5, TimeUnit.SECONDS);
+      if (own != null) {
+        own.close();
+      }
+    }
+  }
+
+  /** One waiter parked in its blocking wait; each sample queues one job and times until the waiter holds it. */
+  private static double[] pickup(Vertx consumerVertx, JobQueue producer, JobQueue consumer, Config cfg, int samples)
+      throws Exception {
+    JobWaiter waiter = new JobWaiter(consumerVertx, consumer, cfg.redis(), cfg.queue(), "bench-pickup");
+    try {
+      double[] ms = new double[samples];
+      for (int i = -20; i < samples; i++) { // 20 warm-up rounds
+        AtomicLong heldAt = new AtomicLong();
+        CountDownLatch got = new CountDownLatch(1);
+        List<Claimed> held = new ArrayList<>();
+        consumerVertx.runOnContext(v -> waitForOne(waiter, heldAt, held, got));
+        Thread.sleep(3); // let the waiter park in BZPOPMIN: the queue is idle
+        long t0 = System.nanoTime();
+        producer.enqueue(NewJob.of("bench", TINY_PNG)).await(10, TimeUnit.SECONDS);
+        if (!got.await(10, TimeUnit.SECONDS)) {
+          throw new IllegalStateException("pick-up sample " + i + " never arrived");
+        }
+        if (i >= 0) {
+          ms[i] = (heldAt.get() - t0) / 1e6;
+        }
+        Claimed c = held.get(0);
+        consumer.complete(c.id(), c.fence(), TINY_PNG, null).await(10, TimeUnit.SECONDS);
+      }
+      return ms;
+    } finally {
+      waiter.close().await(5, TimeUnit.SECONDS);
+    }
+  }
+
+  private static void waitForOne(JobWaiter waiter, AtomicLong heldAt, List<Claimed> held, CountDownLatch got) {
+    waiter.next(1).onSuccess(jobs -> {
+      if (jobs.isEmpty()) {
+        waitForOne(waiter, heldAt, held, got);
+        return;
+      }
+      heldAt.set(System.nanoTime());
+      held.addAll(jobs);
+      got.countDown();
+    });
+  }
+
+  /** A producer queues {@code jobs} empty jobs while one consumer claims (up to {@code concurrency} held) and completes them. */
+  private static double throughput(Vertx producerVertx, Vertx consumerVertx, JobQueue producer, JobQueue consumer,
+                                   Config cfg, int jobs, int concurrency) throws Exception {
+    JobWaiter waiter = new JobWaiter(consumerVertx, consumer, cfg.redis(), cfg.queue(), "bench-throughput");
+    CountDownLatch done = new CountDownLatch(jobs);
+    AtomicInteger inFlight = new AtomicInteger();
+    boolean[] waiting = new boolean[1];
+    Runnable[] pull = new Runnable[1];
+    pull[0] = () -> {
+      int room = concurrency - inFlight.get();
+      if (waiting[0] || room <= 0 || done.getCount() == 0) {
+        return;
+      }
+      waiting[0] = true;
+      waiter.next(room).onSuccess(claimed -> {
+        waiting[0] = false;
+        inFlight.addAndGet(claimed.size());
+        for (Claimed c : claimed) {
+          consumer.complete(c.id(), c.fence(), TINY_PNG, null).onComplete(ar -> {
+            inFlight.decrementAndGet();
+            done.countDown();
+            pull[0].run();
+          });
+        }
+        pull[0].run();
+      });
+    };
+    long t0 = System.nanoTime();
+    consumerVertx.runOnContext(v -> pull[0].run());
+    Promise<Void> produced = Promise.promise();
+    producerVertx.runOnContext(v -> produce(producer, jobs, new AtomicInteger(), new AtomicInteger(), produced));
+    produced.future().await(300, TimeUnit.SECONDS);
+    if (!done.await(300, TimeUnit.SECONDS)) {
+      throw new IllegalStateException("throughput run did not finish: " + done.getCount() + " jobs left");
+    }
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    waiter.close().await(5, TimeUnit.SECONDS);
+    return jobs / seconds;
+  }
+
+  /** Keeps up to 64 enqueues in flight until {@code total} were sent. */
+  private static void produce(JobQueue producer, int total, AtomicInteger sent, AtomicInteger acked, Promise<Void> done) {
+    while (sent.get() < total && sent.get() - acked.get() < 64) {
+      sent.incrementAndGet();
+      producer.enqueue(NewJob.of("bench", TINY_PNG)).onComplete(ar -> {
+        if (ar.failed()) {
+          done.tryFail(ar.cause());
+          return;
+        }
+        if (acked.incrementAndGet() == total) {
+          done.tryComplete();
+        } else {
+          produce(producer, total, sent, acked, done);
+        }
+      });
+    }
+  }
+
+  private static String info(RedisCommands redis, String field) throws Exception {
+    String text = redis.send(Command.INFO, "server").await(10, TimeUnit.SECONDS).toString();
+    return text.lines().filter(l -> l.startsWith(field + ":")).map(l -> l.substring(field.length() + 1).strip())
+        .findFirst().orElse("?");
+  }
+
+  private static double percentile(double[] sorted, double p) {
+    int idx = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
+    return sorted[Math.max(0, Math.min(sorted.length - 1, idx))];
+  }
+
+  private static double round(double v) {
+    return Math.round(v * 1000) / 1000.0;
+  }
+
+  private static int intArg(String[] args, String name, int fallback) {
+    for (int i = 0; i + 1 < args.length; i++) {
+      if (args[i].equals(name)) {
+        return Integer.parseInt(args[i + 1]);
+      }
+    }
+    return fallback;
+  }
+
+}

@@ -1,0 +1,118 @@
+package io.qwenedit.supervision;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A ComfyUI server this worker owns (when {@code COMFYUI_COMMAND} is set): started from the command with {port},
+ * {gpu} and {url} filled in for its GPU, run without a shell (so it works the same on Windows), its output appended
+ * to a log file, and stopped by killing its whole process tree (a wedged ComfyUI ignores polite requests).
+ */
+public final class ComfyProcess {
+  private static final Logger LOG = LoggerFactory.getLogger(ComfyProcess.class);
+
+  private final String gpuName;
+  private final List<String> command;
+  private final Path logFile;
+  private Process process;
+  private int starts;
+
+  public ComfyProcess(String gpuName, int gpuIndex, URI url, String template, Path logDir) {
+    this.gpuName = gpuName;
+    int port = url.getPort() < 0 ? 80 : url.getPort();
+    String filled = template.replace("{port}", String.valueOf(port)).replace("{gpu}", String.valueOf(gpuIndex))
+        .replace("{url}", url.toString());
+    this.command = split(filled);
+    this.logFile = logDir.resolve("comfyui-" + gpuName + ".log");
+  }
+
+  /** Splits a command line into words: spaces separate, double or single quotes group. */
+  static List<String> split(String line) {
+    List<String> words = new ArrayList<>();
+    StringBuilder cur = new StringBuilder();
+    char quote = 0;
+    boolean inWord = false;
+    for (char c : line.toCharArray()) {
+      if (quote != 0) {
+        if (c == quote) {
+          quote = 0;
+        } else {
+          cur.append(c);
+        }
+      } else if (c == '"' || c == '\'') {
+        quote = c;
+        inWord = true;
+      } else if (Character.isWhitespace(c)) {
+        if (inWord) {
+          words.add(cur.toString());
+          cur.setLength(0);
+          inWord = false;
+        }
+      } else {
+        cur.append(c);
+        inWord = true;
+      }
+    }
+    if (inWord) {
+      words.add(cur.toString());
+    }
+    return words;
+  }
+
+  public List<String> command() {
+    return command;
+  }
+
+  public synchronized void start() throws IOException {
+    Files.createDirectories(logFile.getParent());
+    File log = logFile.toFile();
+    process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log)).start();
+    starts++;
+    LOG.info("{}: started ComfyUI (pid {}, start #{}): {} (output in {})", gpuName, process.pid(), starts, String.join(" ", command), logFile);
+  }
+
+  public synchronized boolean alive() {
+    return process != null && process.isAlive();
+  }
+
+  public synchronized long pid() {
+    return process == null ? -1 : process.pid();
+  }
+
+  public synchronized int starts() {
+    return starts;
+  }
+
+  /** Runs {@code onExit} (on a JDK thread) when the current process ends. */
+  public synchronized void onExit(Runnable onExit) {
+    Process p = process;
+    if (p != null) {
+      p.onExit().thenRun(onExit);
+    }
+  }
+
+  /** Kills the process and everything it started; waits up to 10 s. */
+  public synchronized void killTree() {
+    Process p = process;
+    if (p == null || !p.isAlive()) {
+      return;
+    }
+    List<ProcessHandle> tree = new ArrayList<>(p.descendants().toList());
+    tree.forEach(ProcessHandle::destroyForcibly);
+    p.destroyForcibly();
+    try {
+      p.waitFor(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    LOG.warn("{}: killed ComfyUI (pid {}) and {} child process(es)", gpuName, p.pid(), tree.size());
+  }
+}

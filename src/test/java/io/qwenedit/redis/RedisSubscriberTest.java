@@ -1,0 +1,74 @@
+package io.qwenedit.redis;
+
+import static io.qwenedit.testing.Await.await;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.qwenedit.config.Config;
+import io.qwenedit.testing.Await;
+import io.qwenedit.testing.RedisServerExtension;
+import io.qwenedit.testing.TcpProxy;
+import io.qwenedit.testing.TestConfigs;
+import io.vertx.core.Vertx;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.redis.client.Command;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+@ExtendWith(VertxExtension.class)
+class RedisSubscriberTest {
+  @RegisterExtension
+  static final RedisServerExtension REDIS = new RedisServerExtension();
+
+  @Test
+  void subscriptionSurvivesPingsAndARedisRestartAndTellsTheOwnerToReconcile(Vertx vertx) throws Exception {
+    Config cfg = TestConfigs.config(REDIS.url());
+    RedisCommands pub = new RedisCommands(vertx, cfg.redis(), "pub");
+    List<String> got = new CopyOnWriteArrayList<>();
+    AtomicInteger reconnects = new AtomicInteger();
+    RedisSubscriber sub = new RedisSubscriber(vertx, cfg.redis(), List.of("chan"), (c, m) -> got.add(m))
+        .onReconnect(reconnects::incrementAndGet);
+    await(sub.start());
+    try {
+      Thread.sleep(6_500); // past one keep-alive PING on the subscribed connection
+      await(pub.send(Command.PUBLISH, "chan", "one"));
+      Await.until("first message", Duration.ofSeconds(3), () -> got.contains("one"));
+      REDIS.server().kill();
+      REDIS.server().restart();
+      Await.until("resubscribed", Duration.ofSeconds(15), () -> reconnects.get() == 1);
+      await(pub.send(Command.PUBLISH, "chan", "two"));
+      Await.until("message after restart", Duration.ofSeconds(3), () -> got.contains("two"));
+    } finally {
+      await(sub.close());
+      await(pub.close());
+    }
+  }
+
+  @Test
+  void silentlyDeadSubscriptionIsDetectedAndReplaced(Vertx vertx) throws Exception {
+    TcpProxy proxy = new TcpProxy(REDIS.port());
+    Config direct = TestConfigs.config(REDIS.url());
+    Config viaProxy = TestConfigs.config(proxy.redisUrl());
+    RedisCommands pub = new RedisCommands(vertx, direct.redis(), "pub");
+    List<String> got = new CopyOnWriteArrayList<>();
+    AtomicInteger reconnects = new AtomicInteger();
+    RedisSubscriber sub = new RedisSubscriber(vertx, viaProxy.redis(), List.of("chan"), (c, m) -> got.add(m))
+        .onReconnect(reconnects::incrementAndGet);
+    await(sub.start());
+    try {
+      proxy.freezeExisting();
+      Await.until("resubscribed through a fresh connection", Duration.ofSeconds(15), () -> reconnects.get() >= 1);
+      await(pub.send(Command.PUBLISH, "chan", "after-freeze"));
+      Await.until("message after freeze", Duration.ofSeconds(3), () -> got.contains("after-freeze"));
+      assertTrue(got.size() == 1);
+    } finally {
+      await(sub.close());
+      await(pub.close());
+      proxy.close();
+    }
+  }
+}
