@@ -91,6 +91,11 @@ final class QueueTestWorker implements EditBackend {
         return;
       }
       Claimed c = ar.result().get(0);
+      if (paused) {
+        // Paused while parked in the wait: hand the job back to its place in line, as a stopping worker does.
+        queue.release(c.id(), c.fence(), "test worker paused").onComplete(x -> loop());
+        return;
+      }
       taken.add(c.id());
       run(c).onComplete(x -> loop());
     });
