@@ -13,6 +13,7 @@ public final class Commands {
       new Entry(new JobsCommand(), false),
       new Entry(new io.qwenedit.worker.WorkerCommand(), true),
       new Entry(new ApiCommand(), true),
+      new Entry(new BotCommand(), true),
       new Entry(new EmulatorCommand(), true));
 
   private Commands() {}
