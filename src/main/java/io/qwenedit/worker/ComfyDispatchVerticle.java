@@ -191,8 +191,12 @@ public final class ComfyDispatchVerticle extends SupervisedVerticle {
         renew(r, null).onComplete(ar -> progressed());
       }
     });
-    Future<DispatchResult> result = renew(r, promptId)
-        .compose(held -> held ? queue.image(job.getString("input")) : Future.failedFuture(new LeaseLost()))
+    // the prompt id is recorded and the input image read at the same time (two round trips become one)
+    Future<Boolean> recorded = renew(r, promptId);
+    Future<Buffer> input = queue.image(job.getString("input"));
+    Future<DispatchResult> result = Future.join(recorded, input)
+        .transform(ar -> !recorded.succeeded() || !recorded.result() ? Future.failedFuture(new LeaseLost())
+            : input.failed() ? Future.failedFuture(input.cause()) : Future.succeededFuture(input.result()))
         .compose(image -> {
           if (image == null) {
             return Future.failedFuture(ComfyException.permanent("input_missing",
