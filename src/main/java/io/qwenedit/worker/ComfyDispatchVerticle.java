@@ -313,7 +313,7 @@ public final class ComfyDispatchVerticle extends SupervisedVerticle {
     }
     outcome.onComplete(ar -> {
       recordMetrics(r, ar.succeeded() && ar.result() instanceof Outcome o && o.accepted() ? o.state() : null);
-      running.remove(r.id);
+      running.remove(r.id, r); // a later run of the same job (after a hand-back) is not this one
       r.cancel.tryComplete("done");
       progressed();
       vertx.eventBus().send(Addresses.ARBITER_RELEASE, new JsonObject().put("gpu", r.gpu).put("job", r.id), LOCAL);
