@@ -1,9 +1,11 @@
 -- Cancels a job. Queued: removed at once. Running: flagged and its holder told on the cancel channel.
 -- KEYS: wait, delayed, active, dead, outcomes, stats
--- ARGV: job_prefix, img_prefix, channel, cancel_channel, id, retention_ms, events_max, dead_retention_ms, dead_max
+-- ARGV: job_prefix, img_prefix, channel, cancel_channel, id, retention_ms, events_max, dead_retention_ms, dead_max,
+--       image_retention_ms
 local k = {wait = KEYS[1], delayed = KEYS[2], active = KEYS[3], dead = KEYS[4], events = KEYS[5], stats = KEYS[6]}
 local a = {job_prefix = ARGV[1], img_prefix = ARGV[2], channel = ARGV[3], retention = tonumber(ARGV[6]),
-  events_max = tonumber(ARGV[7]), dead_retention = tonumber(ARGV[8]), dead_max = tonumber(ARGV[9])}
+  events_max = tonumber(ARGV[7]), dead_retention = tonumber(ARGV[8]), dead_max = tonumber(ARGV[9]),
+  image_retention = tonumber(ARGV[10])}
 local id = ARGV[5]
 local jk = a.job_prefix .. id
 local state = redis.call('HGET', jk, 'state')

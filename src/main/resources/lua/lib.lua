@@ -109,7 +109,7 @@ local function finish(k, a, id, state, now, code, message)
     end
   else
     redis.call('PEXPIRE', jk, a.retention)
-    image_ttl(jk, a.img_prefix, a.retention)
+    image_ttl(jk, a.img_prefix, a.image_retention or a.retention)
   end
   incr_stat(k.stats, state)
   record_outcome(k.events, a.events_max, id, state, now)

@@ -2,10 +2,12 @@
 -- or a slot lost before the work began); fenced.
 -- A job whose cancel was requested is ended as cancelled instead.
 -- KEYS: wait, delayed, active, dead, outcomes, stats, marker
--- ARGV: job_prefix, img_prefix, channel, id, fence, reason, retention_ms, events_max, dead_retention_ms, dead_max
+-- ARGV: job_prefix, img_prefix, channel, id, fence, reason, retention_ms, events_max, dead_retention_ms, dead_max,
+--       image_retention_ms
 local k = {wait = KEYS[1], delayed = KEYS[2], active = KEYS[3], dead = KEYS[4], events = KEYS[5], stats = KEYS[6]}
 local a = {job_prefix = ARGV[1], img_prefix = ARGV[2], channel = ARGV[3], retention = tonumber(ARGV[7]),
-  events_max = tonumber(ARGV[8]), dead_retention = tonumber(ARGV[9]), dead_max = tonumber(ARGV[10])}
+  events_max = tonumber(ARGV[8]), dead_retention = tonumber(ARGV[9]), dead_max = tonumber(ARGV[10]),
+  image_retention = tonumber(ARGV[11])}
 local id = ARGV[4]
 local jk = a.job_prefix .. id
 local cur = redis.call('HMGET', jk, 'state', 'fence', 'seq', 'attempts', 'cancel_requested')

@@ -281,7 +281,7 @@ public final class JobQueue {
     }
     return redis.eval(COMPLETE, List.of(keys.active(), keys.outcomes(), keys.stats()),
         List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), id, fence, ref, result, meta.encode(),
-            cfg.retention().toMillis(), cfg.eventsMaxLen())).map(r -> {
+            cfg.retention().toMillis(), cfg.eventsMaxLen(), imageRetentionMs())).map(r -> {
               Outcome o = outcome(r);
               if (!o.accepted()) {
                 LOG.warn("job {}: result refused, the lease (fence {}) is no longer ours (state {})", id, fence, o.state());
@@ -316,7 +316,7 @@ public final class JobQueue {
   private Future<Outcome> terminate(String id, long fence, String mode, String code, String message, long delayMs) {
     return redis.eval(FAIL, keys.finishKeys(), List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), id, fence,
         mode, code, message, delayMs, cfg.maxAttempts(), cfg.retention().toMillis(), cfg.deadRetention().toMillis(),
-        cfg.deadMax(), cfg.eventsMaxLen())).map(JobQueue::outcome);
+        cfg.deadMax(), cfg.eventsMaxLen(), imageRetentionMs())).map(JobQueue::outcome);
   }
 
   /** Hands a running job back to its place in line without counting the attempt (shutdown, lost GPU slot). */
@@ -324,8 +324,13 @@ public final class JobQueue {
     List<String> scriptKeys = new ArrayList<>(keys.finishKeys());
     scriptKeys.add(keys.marker());
     return redis.eval(RELEASE, scriptKeys, List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), id, fence,
-        reason, cfg.retention().toMillis(), cfg.eventsMaxLen(), cfg.deadRetention().toMillis(), cfg.deadMax()))
-        .map(JobQueue::outcome);
+        reason, cfg.retention().toMillis(), cfg.eventsMaxLen(), cfg.deadRetention().toMillis(), cfg.deadMax(),
+        imageRetentionMs())).map(JobQueue::outcome);
+  }
+
+  /** Images of finished jobs go after IMAGE_RETENTION, or with their record if that is sooner. */
+  private long imageRetentionMs() {
+    return Math.min(cfg.imageRetention().toMillis(), cfg.retention().toMillis());
   }
 
   private static Outcome outcome(Response r) {
@@ -339,7 +344,7 @@ public final class JobQueue {
   public Future<String> cancel(String id) {
     return redis.eval(CANCEL, keys.finishKeys(), List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(),
         keys.cancelChannel(), id, cfg.retention().toMillis(), cfg.eventsMaxLen(), cfg.deadRetention().toMillis(),
-        cfg.deadMax())).map(r -> r.get(0).toString());
+        cfg.deadMax(), imageRetentionMs())).map(r -> r.get(0).toString());
   }
 
   /** Returns expired leases to the queue (or the dead-letter set), promotes due retries, trims bounded sets. */
@@ -348,7 +353,7 @@ public final class JobQueue {
         keys.outcomes(), keys.stats());
     return redis.eval(REAP, scriptKeys, List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), cfg.maxStalls(),
         cfg.maxAttempts(), cfg.retention().toMillis(), cfg.deadRetention().toMillis(), cfg.deadMax(), cfg.eventsMaxLen(),
-        REAP_LIMIT)).map(r -> {
+        REAP_LIMIT, imageRetentionMs())).map(r -> {
           Reaped reaped = new Reaped(strings(r.get(0)), strings(r.get(1)), r.get(2).toInteger());
           reaped.requeued().forEach(id -> LOG.warn("job {}: its worker stopped renewing the lease; returned to the queue", id));
           reaped.dead().forEach(id -> LOG.warn("job {}: abandoned by workers too often; moved to the dead-letter set", id));

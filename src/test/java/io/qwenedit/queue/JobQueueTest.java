@@ -342,6 +342,19 @@ class JobQueueTest {
   }
 
   @Test
+  void imagesOfFinishedJobsGoAfterTheirOwnShorterRetention(Vertx vertx) {
+    JobQueue q = queue(vertx, "JOB_RETENTION", "60s", "IMAGE_RETENTION", "1s");
+    String id = await(q.enqueue(edit("x"))).id();
+    Claimed c = claimOne(q, "w");
+    await(q.complete(id, c.fence(), Images.png(10, 10), null));
+    Job done = await(q.get(id));
+    sleep(1300);
+    assertNull(await(q.image(done.resultRef())));
+    assertNull(await(q.image(done.inputRef())));
+    assertEquals(JobState.SUCCEEDED, await(q.get(id)).state(), "the record itself stays for JOB_RETENTION");
+  }
+
+  @Test
   void brokenRecordIsDeadLetteredWithItsReasonAndTheConsumerCarriesOn(Vertx vertx) {
     JobQueue q = queue(vertx);
     String jk = q.keys().job("poison1");
