@@ -73,7 +73,14 @@ public final class Main {
     } catch (RedisUnavailableException e) {
       err.println(e.getMessage() + ". Is redis-server running there? Set REDIS_URL or REDIS_HOST/REDIS_PORT.");
       return ExitCodes.UNAVAILABLE;
-    } catch (Exception e) {
+    } catch (Throwable e) {
+      // Redis error replies (WRONGPASS, NOAUTH...) are Throwables, not Exceptions: they must end here too, or the
+      // JVM stays up with its Vert.x threads and the command never returns
+      if (isAuthError(e)) {
+        err.println(cmd.name() + " failed: Redis refused the credentials (" + describe(e)
+            + "). Check REDIS_PASSWORD or the user and password in REDIS_URL.");
+        return ExitCodes.UNAVAILABLE;
+      }
       err.println(cmd.name() + " failed: " + describe(e));
       return ExitCodes.FAILED;
     }
@@ -83,6 +90,16 @@ public final class Main {
     java.util.Set<String> flags = new java.util.HashSet<>(cmd.flagOptions());
     flags.add("help");
     return flags;
+  }
+
+  private static boolean isAuthError(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      String m = t.getMessage();
+      if (m != null && (m.startsWith("WRONGPASS") || m.startsWith("NOAUTH") || m.startsWith("NOPERM"))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   static String describe(Throwable e) {

@@ -36,7 +36,7 @@ final class QueueSession implements AutoCloseable {
     QueueSession s = new QueueSession(vertx, cfg);
     try {
       s.await(s.redis.send(Command.PING));
-    } catch (RuntimeException e) {
+    } catch (Throwable e) {
       s.close();
       throw e;
     }

@@ -35,13 +35,24 @@ public final class RedisClients {
         .setConnectionString(cfg.connectionString())
         .setNetClientOptions(net)
         .setPreferredProtocolVersion(ProtocolVersion.RESP2)
-        .setProtocolNegotiation(false)
+        // an ACL user (redis://user:password@...) is authenticated with HELLO ... AUTH; without one, the plain
+        // handshake (AUTH only with a password) keeps working with Redis servers that predate HELLO
+        .setProtocolNegotiation(hasUser(cfg.connectionString()))
         .setMaxPoolSize(poolSize)
         .setMaxPoolWaiting(Math.max(64, poolSize * 64))
         .setMaxWaitingHandlers(8192)
         .setPoolName("redis-" + name)
         .setMetricsName(name);
     return options;
+  }
+
+  static boolean hasUser(String connectionString) {
+    try {
+      String userInfo = java.net.URI.create(connectionString).getRawUserInfo();
+      return userInfo != null && !userInfo.isEmpty() && !userInfo.startsWith(":");
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
   }
 
   public static Redis create(Vertx vertx, RedisConfig cfg, int poolSize, String name) {

@@ -228,6 +228,22 @@ class CliTest {
   }
 
   @Test
+  void wrongRedisCredentialsGiveAClearErrorAndTheCommandEnds() {
+    try (LocalRedisServer secured = LocalRedisServer.start(LocalRedisServer.freePort(),
+        List.of("--appendonly", "no", "--requirepass", "right-password"))) {
+      String base = "127.0.0.1:" + secured.port() + "/0";
+      Result wrong = run(Map.of("REDIS_URL", "redis://:wrong-password@" + base), "status");
+      assertEquals(3, wrong.code(), wrong.err());
+      assertTrue(wrong.err().contains("Redis refused the credentials") || wrong.err().contains("WRONGPASS"), wrong.err());
+      assertFalse(wrong.err().contains("wrong-password"), "the password is never printed");
+      Result none = run(Map.of("REDIS_URL", "redis://" + base), "status");
+      assertEquals(3, none.code(), none.err());
+      Result right = run(Map.of("REDIS_URL", "redis://" + base, "REDIS_PASSWORD", "right-password"), "status", "--json");
+      assertEquals(0, right.code(), right.err());
+    }
+  }
+
+  @Test
   void badConfigurationStopsWithOneLine() {
     Result r = run(Map.of("REDIS_PORT", "abc"), "status");
     assertEquals(2, r.code());
