@@ -5,14 +5,14 @@ local active, events, stats = KEYS[1], KEYS[2], KEYS[3]
 local job_prefix, img_prefix, channel, id, fence = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local retention = tonumber(ARGV[9])
 local jk = job_prefix .. id
-local cur = redis.call('HMGET', jk, 'state', 'fence', 'attempts', 'holder', 'started_at', 'attempt_log', 'input', 'error_code')
+local cur = redis.call('HMGET', jk, 'state', 'fence', 'attempts', 'holder', 'started_at', 'attempt_log', 'input', 'error_code', 'gpu')
 if cur[1] ~= 'running' or cur[2] ~= fence then
   return {0, cur[1] or 'missing'}
 end
 local now = now_ms()
 redis.call('SET', img_prefix .. ARGV[6], ARGV[7], 'PX', retention)
 if cur[7] then redis.call('PEXPIRE', img_prefix .. cur[7], retention) end
-local log = with_attempt(cur[6], {attempt = tonumber(cur[3]), holder = cur[4], started_at = tonumber(cur[5]),
+local log = with_attempt(cur[6], {attempt = tonumber(cur[3]), holder = cur[4], gpu = cur[9], started_at = tonumber(cur[5]),
   ended_at = now, outcome = 'succeeded'})
 redis.call('HSET', jk, 'state', 'succeeded', 'finished_at', now, 'updated_at', now, 'result', ARGV[6],
   'result_info', ARGV[8], 'attempt_log', log)

@@ -88,6 +88,7 @@ public final class SupervisorVerticle extends VerticleBase {
       chain = chain.compose(v -> deploy(s)).mapEmpty();
       Health.of(vertx).readiness().register("supervisor/" + s.child.name(), 1000, p -> p.complete(status(s)));
     }
+    vertx.eventBus().localConsumer(Addresses.SUPERVISOR_STATE, msg -> msg.reply(new JsonObject().put("verticles", describe())));
     vertx.eventBus().localConsumer(Addresses.SUPERVISOR_STOP, msg -> {
       stopping = true; // an orderly shutdown is about to undeploy everything: no more redeploys
       msg.reply(null);
