@@ -64,7 +64,12 @@ public final class QueueBench {
       producerRedis.send(Command.FLUSHDB).await(10, TimeUnit.SECONDS);
       double[] pickup = pickup(consumerVertx, producer, consumer, cfg, samples);
       producerRedis.send(Command.FLUSHDB).await(10, TimeUnit.SECONDS);
+      // warm-up: the same run, unmeasured, so the figures are the JIT-compiled code's and not the interpreter's
+      throughput(producerVertx, consumerVertx, producer, consumer, cfg, Math.min(jobs, 20_000), concurrency);
+      producerRedis.send(Command.FLUSHDB).await(10, TimeUnit.SECONDS);
       double perSecond = throughput(producerVertx, consumerVertx, producer, consumer, cfg, jobs, concurrency);
+      producerRedis.send(Command.FLUSHDB).await(10, TimeUnit.SECONDS);
+      double drain = drain(producerVertx, consumerVertx, producer, consumer, cfg, jobs, concurrency);
       Arrays.sort(pickup);
       JsonObject out = new JsonObject()
           .put("pickup_p50_ms", round(percentile(pickup, 50)))
@@ -73,6 +78,7 @@ public final class QueueBench {
           .put("pickup_samples", pickup.length)
           .put("throughput_jobs_per_s", Math.round(perSecond))
           .put("throughput_jobs", jobs)
+          .put("drain_jobs_per_s", Math.round(drain))
           .put("concurrency", concurrency)
           .put("redis_version", version)
           .put("cpus", Runtime.getRuntime().availableProcessors());
@@ -132,41 +138,69 @@ public final class QueueBench {
   /** A producer queues {@code jobs} empty jobs while one consumer claims (up to {@code concurrency} held) and completes them. */
   private static double throughput(Vertx producerVertx, Vertx consumerVertx, JobQueue producer, JobQueue consumer,
                                    Config cfg, int jobs, int concurrency) throws Exception {
-    JobWaiter waiter = new JobWaiter(consumerVertx, consumer, cfg.redis(), cfg.queue(), "bench-throughput");
-    CountDownLatch done = new CountDownLatch(jobs);
-    AtomicInteger inFlight = new AtomicInteger();
-    boolean[] waiting = new boolean[1];
-    Runnable[] pull = new Runnable[1];
-    pull[0] = () -> {
-      int room = concurrency - inFlight.get();
-      if (waiting[0] || room <= 0 || done.getCount() == 0) {
-        return;
-      }
-      waiting[0] = true;
-      waiter.next(room).onSuccess(claimed -> {
-        waiting[0] = false;
-        inFlight.addAndGet(claimed.size());
-        for (Claimed c : claimed) {
-          consumer.complete(c.id(), c.fence(), TINY_PNG, null).onComplete(ar -> {
-            inFlight.decrementAndGet();
-            done.countDown();
-            pull[0].run();
-          });
-        }
-        pull[0].run();
-      });
-    };
-    long t0 = System.nanoTime();
-    consumerVertx.runOnContext(v -> pull[0].run());
+    Consumer run = new Consumer(consumerVertx, consumer, cfg, jobs, concurrency, "bench-throughput");
     Promise<Void> produced = Promise.promise();
     producerVertx.runOnContext(v -> produce(producer, jobs, new AtomicInteger(), new AtomicInteger(), produced));
     produced.future().await(300, TimeUnit.SECONDS);
-    if (!done.await(300, TimeUnit.SECONDS)) {
-      throw new IllegalStateException("throughput run did not finish: " + done.getCount() + " jobs left");
+    return jobs / run.await();
+  }
+
+  /** Claim + complete only: the queue is filled first (not timed), then drained by one consumer. */
+  private static double drain(Vertx producerVertx, Vertx consumerVertx, JobQueue producer, JobQueue consumer, Config cfg,
+                              int jobs, int concurrency) throws Exception {
+    Promise<Void> produced = Promise.promise();
+    producerVertx.runOnContext(v -> produce(producer, jobs, new AtomicInteger(), new AtomicInteger(), produced));
+    produced.future().await(300, TimeUnit.SECONDS);
+    return jobs / new Consumer(consumerVertx, consumer, cfg, jobs, concurrency, "bench-drain").await();
+  }
+
+  /** One consumer: claims whenever it holds fewer than {@code concurrency} jobs, completes each at once. */
+  private static final class Consumer {
+    private final JobWaiter waiter;
+    private final JobQueue queue;
+    private final int concurrency;
+    private final CountDownLatch done;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final long startedAt = System.nanoTime();
+    private boolean waiting;
+
+    Consumer(Vertx vertx, JobQueue queue, Config cfg, int jobs, int concurrency, String holder) {
+      this.waiter = new JobWaiter(vertx, queue, cfg.redis(), cfg.queue(), holder);
+      this.queue = queue;
+      this.concurrency = concurrency;
+      this.done = new CountDownLatch(jobs);
+      vertx.runOnContext(v -> pull());
     }
-    double seconds = (System.nanoTime() - t0) / 1e9;
-    waiter.close().await(5, TimeUnit.SECONDS);
-    return jobs / seconds;
+
+    private void pull() {
+      int room = concurrency - inFlight.get();
+      if (waiting || room <= 0 || done.getCount() == 0) {
+        return;
+      }
+      waiting = true;
+      waiter.next(room).onSuccess(claimed -> {
+        waiting = false;
+        inFlight.addAndGet(claimed.size());
+        for (Claimed c : claimed) {
+          queue.complete(c.id(), c.fence(), TINY_PNG, null).onComplete(ar -> {
+            inFlight.decrementAndGet();
+            done.countDown();
+            pull();
+          });
+        }
+        pull();
+      });
+    }
+
+    /** Seconds from start until every job was completed. */
+    double await() throws Exception {
+      if (!done.await(300, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("consumer did not finish: " + done.getCount() + " jobs left");
+      }
+      double seconds = (System.nanoTime() - startedAt) / 1e9;
+      waiter.close().await(5, TimeUnit.SECONDS);
+      return seconds;
+    }
   }
 
   /** Keeps up to 64 enqueues in flight until {@code total} were sent. */

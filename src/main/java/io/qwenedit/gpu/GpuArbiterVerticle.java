@@ -170,7 +170,8 @@ public final class GpuArbiterVerticle extends SupervisedVerticle {
     consume(Addresses.ARBITER_STATE, msg -> msg.reply(state()));
     Health.of(vertx).readiness().register("worker/gpus", 1000, p -> {
       JsonObject data = state();
-      boolean any = slots.stream().anyMatch(s -> s.usable() || "busy".equals(s.state));
+      // a GPU busy on a ComfyUI that stopped answering or wedged is not a healthy one
+      boolean any = slots.stream().anyMatch(s -> s.usable() || ("busy".equals(s.state) && "HEALTHY".equals(s.health)));
       p.complete(any ? Status.OK(data) : Status.KO(data.put("problem", "no GPU is healthy and ours")));
     });
     tickMs = Math.max(200, config.worker().gpuLockTimeout().toMillis() / 3);

@@ -117,7 +117,7 @@ public final class SupervisorVerticle extends VerticleBase {
       s.deploymentId = id;
       s.startedAt = System.currentTimeMillis();
       s.missed = 0;
-      s.lastProblem = null;
+      s.lastProblem = "deployed, not yet checked"; // ready once it has answered a ping
       LOG.info("verticle {} deployed", s.child.name());
     }).onFailure(err -> LOG.error("verticle {} failed to deploy: {}", s.child.name(), err.getMessage()));
   }

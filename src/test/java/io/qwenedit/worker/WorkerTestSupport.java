@@ -78,9 +78,16 @@ final class WorkerTestSupport implements AutoCloseable {
     return new JobQueue(redis, cfg.queue());
   }
 
+  private WorkerRole lastWorker;
+
+  WorkerRole lastWorker() {
+    return lastWorker;
+  }
+
   WorkerRole worker(Config cfg) {
     Vertx own = Vertx.vertx();
     WorkerRole role = io.qwenedit.testing.Await.await(WorkerRole.deploy(own, cfg, fastSupervision()), Duration.ofSeconds(30));
+    lastWorker = role;
     closers.add(() -> {
       // close the Vert.x from this thread: a continuation on its own (closing) event loop would never run
       io.qwenedit.testing.Await.await(role.shutdown(Duration.ofSeconds(1)), Duration.ofSeconds(60));
