@@ -11,6 +11,7 @@ public final class Commands {
       new Entry(new SubmitCommand(), false),
       new Entry(new StatusCommand(), false),
       new Entry(new JobsCommand(), false),
+      new Entry(new DoctorCommand(), false),
       new Entry(new io.qwenedit.worker.WorkerCommand(), true),
       new Entry(new ApiCommand(), true),
       new Entry(new EmulatorCommand(), true));
