@@ -116,6 +116,7 @@ public final class Logging {
       e.setWithNanoseconds(false);
       e.setWithArguments(false);
       e.setWithMessage(false); // the formatted message is what a person reads; the raw one has {} holes
+      e.setWithFormattedMessage(true);
       e.start();
       return e;
     }

@@ -1,0 +1,65 @@
+package io.qwenedit.cli;
+
+import io.qwenedit.api.ApiRole;
+import io.qwenedit.config.Config;
+import io.qwenedit.health.HealthServer;
+import io.qwenedit.supervision.SupervisorVerticle;
+import io.qwenedit.worker.WorkerRole;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Several roles on one Vert.x, for {@code all} and {@code demo}: the worker, the HTTP API, the bot when a token is
+ * set, and the one health and metrics server they share. Stopping hands the worker's jobs back first (it stops
+ * claiming and lets running jobs finish within the grace), then closes the rest.
+ */
+final class RoleSet {
+  private static final Logger LOG = LoggerFactory.getLogger(RoleSet.class);
+
+  private final Vertx vertx;
+  private final Config config;
+  private final WorkerRole worker;
+  private final List<String> roles;
+
+  private RoleSet(Vertx vertx, Config config, WorkerRole worker, List<String> roles) {
+    this.vertx = vertx;
+    this.config = config;
+    this.worker = worker;
+    this.roles = roles;
+  }
+
+  /** Deploys the API (with the health server), then the worker, then the bot when TELEGRAM_BOT_TOKEN is set. */
+  static Future<RoleSet> deploy(Vertx vertx, Config config) {
+    List<String> roles = new ArrayList<>();
+    return ApiRole.deploy(vertx, config)
+        .compose(api -> {
+          roles.add("api");
+          return WorkerRole.deploy(vertx, config, SupervisorVerticle.Options.defaults());
+        })
+        .compose(worker -> {
+          roles.add("worker");
+          return HealthServer.ensure(vertx, config).map(v -> new RoleSet(vertx, config, worker, roles));
+        });
+  }
+
+  List<String> roles() {
+    return roles;
+  }
+
+  WorkerRole worker() {
+    return worker;
+  }
+
+  /** The graceful stop: blocks (call it from the signal's thread, never from an event loop). */
+  void stop() throws Exception {
+    LOG.info("stopping {}: the worker first, so its running jobs finish or go back to the queue", String.join(", ", roles));
+    worker.shutdown(config.worker().shutdownGrace()).await(config.worker().shutdownGrace().toMillis() + 45_000, TimeUnit.MILLISECONDS);
+    // closed from this (non-Vert.x) thread: a continuation on the closing event loop would never run
+    vertx.close().await(15, TimeUnit.SECONDS);
+  }
+}
