@@ -12,8 +12,7 @@ end
 local now = now_ms()
 redis.call('SET', img_prefix .. ARGV[6], ARGV[7], 'PX', retention)
 if cur[7] then redis.call('PEXPIRE', img_prefix .. cur[7], retention) end
-local log = with_attempt(cur[6], {attempt = tonumber(cur[3]), holder = cur[4], gpu = cur[9], started_at = tonumber(cur[5]),
-  ended_at = now, outcome = 'succeeded'})
+local log = with_encoded(cur[6], success_entry(cur[3], cur[4], cur[9], cur[5], now))
 redis.call('HSET', jk, 'state', 'succeeded', 'finished_at', now, 'updated_at', now, 'result', ARGV[6],
   'result_info', ARGV[8], 'attempt_log', log)
 if cur[8] then

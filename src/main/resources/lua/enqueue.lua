@@ -23,8 +23,8 @@ local now = now_ms()
 local seq = redis.call('INCR', seqkey)
 local fields = {}
 for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
-redis.call('HSET', jk, 'id', id, 'state', 'queued', 'seq', seq, 'created_at', now, 'queued_at', now, 'updated_at', now,
-  unpack(fields))
+-- queued_at and updated_at start as created_at (the reader fills them in)
+redis.call('HSET', jk, 'id', id, 'state', 'queued', 'seq', seq, 'created_at', now, unpack(fields))
 redis.call('SET', img, ARGV[6])
 redis.call('ZADD', wait, seq, id)
 redis.call('ZADD', marker, 0, '0')

@@ -18,7 +18,7 @@ if cur[1] ~= 'running' or cur[2] ~= fence then
 end
 local now = now_ms()
 local attempts = tonumber(cur[3]) or 0
-log_attempt(jk, {attempt = attempts, holder = cur[4], gpu = cur[7], started_at = tonumber(cur[5]), ended_at = now,
+log_attempt(jk, {attempt = attempts, holder = cur[4], gpu = cur[7] or nil, started_at = tonumber(cur[5]), ended_at = now,
   outcome = mode == 'auto' and 'error' or mode, code = code, message = message})
 redis.call('HSET', jk, 'error_retryable', mode == 'auto' and '1' or '0')
 

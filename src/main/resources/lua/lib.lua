@@ -30,6 +30,20 @@ local function with_attempt(raw, entry)
   return string.sub(raw, 1, -2) .. ',' .. e .. ']'
 end
 
+-- The attempt log entry of a success, as JSON text built without a table walk (the hot path).
+local function success_entry(attempt, holder, gpu, started_at, ended_at)
+  return '{"attempt":' .. (attempt or 'null') .. ',"holder":' .. cjson.encode(holder or '')
+    .. (gpu and (',"gpu":' .. cjson.encode(gpu)) or '') .. ',"started_at":'
+    .. (started_at or 'null') .. ',"ended_at":' .. string.format('%d', ended_at) .. ',"outcome":"succeeded"}'
+end
+
+-- Appends an entry already encoded as JSON text.
+local function with_encoded(raw, e)
+  if not raw or raw == '' or raw == '[]' or raw == '{}' then return '[' .. e .. ']' end
+  if #raw > 16000 then return with_attempt(raw, cjson.decode(e)) end
+  return string.sub(raw, 1, -2) .. ',' .. e .. ']'
+end
+
 local function log_attempt(jk, entry)
   redis.call('HSET', jk, 'attempt_log', with_attempt(redis.call('HGET', jk, 'attempt_log'), entry))
 end

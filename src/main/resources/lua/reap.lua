@@ -21,7 +21,7 @@ for _, id in ipairs(expired) do
   else
     local stalls = redis.call('HINCRBY', jk, 'stalls', 1)
     local attempts = tonumber(cur[3]) or 0
-    log_attempt(jk, {attempt = attempts, holder = cur[4], gpu = cur[7], started_at = tonumber(cur[5]), ended_at = now,
+    log_attempt(jk, {attempt = attempts, holder = cur[4], gpu = cur[7] or nil, started_at = tonumber(cur[5]), ended_at = now,
       outcome = 'lease_expired', code = 'lease_expired',
       message = 'Worker ' .. (cur[4] or '?') .. ' stopped renewing its lease'})
     incr_stat(k.stats, 'reaped')

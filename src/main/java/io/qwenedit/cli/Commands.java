@@ -14,6 +14,7 @@ public final class Commands {
       new Entry(new DoctorCommand(), false),
       new Entry(new io.qwenedit.worker.WorkerCommand(), true),
       new Entry(new ApiCommand(), true),
+      new Entry(new BotCommand(), true),
       new Entry(new AllCommand(), true),
       new Entry(new EmulatorCommand(), true));
 

@@ -1,6 +1,7 @@
 package io.qwenedit.cli;
 
 import io.qwenedit.api.ApiRole;
+import io.qwenedit.bot.BotRole;
 import io.qwenedit.config.Config;
 import io.qwenedit.health.HealthServer;
 import io.qwenedit.supervision.SupervisorVerticle;
@@ -25,15 +26,25 @@ final class RoleSet {
   private final Config config;
   private final WorkerRole worker;
   private final List<String> roles;
+  private final String botDeployment;
 
-  private RoleSet(Vertx vertx, Config config, WorkerRole worker, List<String> roles) {
+  private RoleSet(Vertx vertx, Config config, WorkerRole worker, String botDeployment, List<String> roles) {
     this.vertx = vertx;
     this.config = config;
     this.worker = worker;
+    this.botDeployment = botDeployment;
     this.roles = roles;
   }
 
-  /** Deploys the API (with the health server), then the worker, then the bot when TELEGRAM_BOT_TOKEN is set. */
+  /** True when TELEGRAM_BOT_TOKEN is set: the bot runs too (a malformed token stops start-up with one line). */
+  static boolean botWanted(Config config) {
+    return config.bot().token() != null && !config.bot().token().isBlank();
+  }
+
+  /**
+   * Deploys the API (with the health server), then the worker, then the bot when TELEGRAM_BOT_TOKEN is set. A failure
+   * leaves the caller to close the Vert.x.
+   */
   static Future<RoleSet> deploy(Vertx vertx, Config config) {
     List<String> roles = new ArrayList<>();
     return ApiRole.deploy(vertx, config)
@@ -43,7 +54,13 @@ final class RoleSet {
         })
         .compose(worker -> {
           roles.add("worker");
-          return HealthServer.ensure(vertx, config).map(v -> new RoleSet(vertx, config, worker, roles));
+          Future<String> bot = botWanted(config) ? BotRole.deploy(vertx, config) : Future.succeededFuture();
+          return bot.compose(botId -> {
+            if (botId != null) {
+              roles.add("bot");
+            }
+            return HealthServer.ensure(vertx, config).map(v -> new RoleSet(vertx, config, worker, botId, roles));
+          });
         });
   }
 
@@ -59,6 +76,10 @@ final class RoleSet {
   void stop() throws Exception {
     LOG.info("stopping {}: the worker first, so its running jobs finish or go back to the queue", String.join(", ", roles));
     worker.shutdown(config.worker().shutdownGrace()).await(config.worker().shutdownGrace().toMillis() + 45_000, TimeUnit.MILLISECONDS);
+    if (botDeployment != null) {
+      // the bot gives its lease back on the way, so a waiting instance elsewhere takes over at once
+      vertx.undeploy(botDeployment).await(30, TimeUnit.SECONDS);
+    }
     // closed from this (non-Vert.x) thread: a continuation on the closing event loop would never run
     vertx.close().await(15, TimeUnit.SECONDS);
   }

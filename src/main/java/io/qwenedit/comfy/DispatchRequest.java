@@ -16,31 +16,37 @@ import io.vertx.core.buffer.Buffer;
  * @param steps sampler steps (null: the workflow's own)
  * @param workflow workflow name (null: the configured default)
  * @param cancel completes (with a reason) when the job is cancelled; null when it cannot be
+ * @param resume the prompt id may have been dispatched before (a re-dispatch after a crash): ComfyUI is asked about it
+ *     first. False for a prompt id the caller just made, which saves two requests
  */
 public record DispatchRequest(String jobId, String promptId, Buffer image, String imageFileName, String prompt, Long seed,
-    Integer steps, String workflow, Future<String> cancel) {
+    Integer steps, String workflow, Future<String> cancel, boolean resume) {
 
   public static DispatchRequest of(String jobId, String promptId, Buffer image, String imageFileName, String prompt) {
-    return new DispatchRequest(jobId, promptId, image, imageFileName, prompt, null, null, null, null);
+    return new DispatchRequest(jobId, promptId, image, imageFileName, prompt, null, null, null, null, true);
   }
 
   public DispatchRequest withSeed(Long s) {
-    return new DispatchRequest(jobId, promptId, image, imageFileName, prompt, s, steps, workflow, cancel);
+    return new DispatchRequest(jobId, promptId, image, imageFileName, prompt, s, steps, workflow, cancel, resume);
   }
 
   public DispatchRequest withSteps(Integer n) {
-    return new DispatchRequest(jobId, promptId, image, imageFileName, prompt, seed, n, workflow, cancel);
+    return new DispatchRequest(jobId, promptId, image, imageFileName, prompt, seed, n, workflow, cancel, resume);
   }
 
   public DispatchRequest withWorkflow(String w) {
-    return new DispatchRequest(jobId, promptId, image, imageFileName, prompt, seed, steps, w, cancel);
+    return new DispatchRequest(jobId, promptId, image, imageFileName, prompt, seed, steps, w, cancel, resume);
   }
 
   public DispatchRequest withCancel(Future<String> c) {
-    return new DispatchRequest(jobId, promptId, image, imageFileName, prompt, seed, steps, workflow, c);
+    return new DispatchRequest(jobId, promptId, image, imageFileName, prompt, seed, steps, workflow, c, resume);
+  }
+
+  public DispatchRequest withResume(boolean r) {
+    return new DispatchRequest(jobId, promptId, image, imageFileName, prompt, seed, steps, workflow, cancel, r);
   }
 
   public DispatchRequest withPromptId(String id) {
-    return new DispatchRequest(jobId, id, image, imageFileName, prompt, seed, steps, workflow, cancel);
+    return new DispatchRequest(jobId, id, image, imageFileName, prompt, seed, steps, workflow, cancel, resume);
   }
 }

@@ -57,6 +57,7 @@ final class DispatchRun {
   private long tickTimer = -1;
   private JsonObject graph;
   private int queuedBefore = -1;
+  private Future<Integer> queueAhead = Future.succeededFuture(-1);
 
   DispatchRun(ComfyClient client, DispatchRequest request, DispatchListener listener, Workflow workflow, String promptId) {
     this.client = client;
@@ -123,7 +124,7 @@ final class DispatchRun {
           LOG.warn("job {}: ComfyUI WebSocket not available ({}); following prompt {} by polling", request.jobId(), e.getMessage(), promptId);
           return Future.succeededFuture();
         })
-        .compose(v -> client.lookup(promptId))
+        .compose(v -> request.resume() ? client.lookup(promptId) : Future.succeededFuture(new PromptLookup(PromptLookup.State.UNKNOWN, 0, null)))
         .onSuccess(this::resumeOrSubmit)
         .onFailure(this::fail);
     return promise.future();
@@ -186,6 +187,10 @@ final class DispatchRun {
       return;
     }
     String fileName = safeName(request.imageFileName() == null ? request.jobId() + ".png" : request.imageFileName());
+    // what is ahead of us, for the "you are number N" message, asked while the image uploads
+    queueAhead = http.getJson("/prompt", null)
+        .map(j -> j.getJsonObject("exec_info", new JsonObject()).getInteger("queue_remaining", -1))
+        .otherwise(-1);
     MultipartForm form = MultipartForm.create()
         .attribute("type", "input")
         .attribute("subfolder", options.uploadSubfolder())
@@ -221,11 +226,8 @@ final class DispatchRun {
     graph = workflow.fill(imageName, request.prompt() == null ? "" : request.prompt(), seed, request.steps(),
         "qwenedit/" + safeName(request.jobId()));
     JsonObject body = new JsonObject().put("prompt", graph).put("client_id", options.clientId()).put("prompt_id", promptId);
-    // What is ahead of us, for the "you are number N" message; ComfyUI's queue is kept at most one deep, so it is exact
-    // in practice.
-    return http.getJson("/prompt", null)
-        .map(j -> j.getJsonObject("exec_info", new JsonObject()).getInteger("queue_remaining", -1))
-        .otherwise(-1)
+    // ComfyUI's queue is kept at most one deep, so what was ahead of us is exact in practice
+    return queueAhead
         .compose(before -> {
           queuedBefore = before;
           return http.send(HttpMethod.POST, "/prompt", null, body, false);

@@ -12,10 +12,8 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.FileUpload;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.BodyHandler;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -44,7 +42,6 @@ final class ComfyEmulatorVerticle extends VerticleBase {
   private EmulatorSockets sockets;
   private PromptWorker worker;
   private HttpServer server;
-  private String uploadsDir;
   private int port;
 
   ComfyEmulatorVerticle(EmulatorOptions options) {
@@ -63,18 +60,15 @@ final class ComfyEmulatorVerticle extends VerticleBase {
     sockets = new EmulatorSockets(stats, features(), System::currentTimeMillis);
     Supplier<Faults> current = () -> faults;
     worker = new PromptWorker(vertx, options, storage, sockets, stats, current, random);
-    return vertx.fileSystem().createTempDirectory("qwenedit-emulator-uploads").compose(dir -> {
-      uploadsDir = dir;
-      server = vertx.createHttpServer(new HttpServerOptions()
-          .setHost(options.host()).setPort(options.port())
-          .setMaxWebSocketFrameSize(64 * 1024 * 1024).setMaxWebSocketMessageSize(64 * 1024 * 1024));
-      server.connectionHandler(conn -> {
-        stats.connectionsOpened++;
-        stats.connectionsOpen++;
-        conn.closeHandler(v -> stats.connectionsOpen--);
-      });
-      return server.requestHandler(router()).listen();
-    }).map(s -> {
+    server = vertx.createHttpServer(new HttpServerOptions()
+        .setHost(options.host()).setPort(options.port())
+        .setMaxWebSocketFrameSize(64 * 1024 * 1024).setMaxWebSocketMessageSize(64 * 1024 * 1024));
+    server.connectionHandler(conn -> {
+      stats.connectionsOpened++;
+      stats.connectionsOpen++;
+      conn.closeHandler(v -> stats.connectionsOpen--);
+    });
+    return server.requestHandler(router()).listen().map(s -> {
       port = s.actualPort();
       LOG.info("ComfyUI emulator listening on http://{}:{}", options.host(), port);
       return s;
@@ -86,8 +80,7 @@ final class ComfyEmulatorVerticle extends VerticleBase {
     if (sockets != null) {
       sockets.closeAll();
     }
-    Future<Void> closed = server == null ? Future.succeededFuture() : server.close();
-    return closed.eventually(() -> uploadsDir == null ? Future.succeededFuture() : vertx.fileSystem().deleteRecursive(uploadsDir));
+    return server == null ? Future.succeededFuture() : server.close();
   }
 
   /** Runs on the emulator's event loop (the facade's methods are called from any thread). */
@@ -131,8 +124,6 @@ final class ComfyEmulatorVerticle extends VerticleBase {
   private Router router() {
     Router router = Router.router(vertx);
     router.route().order(-10).handler(this::countAndFault);
-    BodyHandler multipart = BodyHandler.create(uploadsDir).setBodyLimit(options.maxUploadBytes()).setDeleteUploadedFilesOnEnd(true)
-        .setMergeFormAttributes(true);
     io.vertx.core.Handler<RoutingContext> body = this::readRawBody;
     for (String p : List.of("", "/api")) {
       router.get(p + "/ws").handler(this::webSocket);
@@ -146,7 +137,7 @@ final class ComfyEmulatorVerticle extends VerticleBase {
       router.get(p + "/history/:id").handler(ctx -> json(ctx, worker.history(ctx.pathParam("id"))));
       router.post(p + "/history").handler(body).handler(this::postHistory);
       router.get(p + "/view").handler(this::view);
-      router.post(p + "/upload/image").handler(multipart).handler(this::upload);
+      router.post(p + "/upload/image").handler(this::readMultipart).handler(this::upload);
       router.get(p + "/system_stats").handler(ctx -> json(ctx, systemStats()));
       router.get(p + "/features").handler(ctx -> json(ctx, features()));
       router.get(p + "/object_info").handler(this::objectInfo);
@@ -247,18 +238,26 @@ final class ComfyEmulatorVerticle extends VerticleBase {
 
   /**
    * Reads a JSON endpoint's body whatever its content type (aiohttp's request.json() ignores it; vertx-web's
-   * BodyHandler would try to decode a form), with the same size limit as every other body.
+   * a form decoder would try to read it as a form), with the same size limit as every other body.
    */
-  private void readRawBody(RoutingContext ctx) {
+  /** A body announced larger than the limit gets 413 before it is read (a bad length, 400); true when refused. */
+  private static boolean refusedByLength(RoutingContext ctx, long limit) {
     String length = ctx.request().getHeader("content-length");
-    long limit = options.maxUploadBytes();
     try {
       if (length != null && Long.parseLong(length.strip()) > limit) {
         ctx.fail(413);
-        return;
+        return true;
       }
+      return false;
     } catch (NumberFormatException e) {
       ctx.fail(400);
+      return true;
+    }
+  }
+
+  private void readRawBody(RoutingContext ctx) {
+    long limit = options.maxUploadBytes();
+    if (refusedByLength(ctx, limit)) {
       return;
     }
     Buffer received = Buffer.buffer();
@@ -383,18 +382,23 @@ final class ComfyEmulatorVerticle extends VerticleBase {
   }
 
   private void postQueue(RoutingContext ctx) {
+    clearOrDelete(ctx, worker::clearPending, worker::deletePending);
+  }
+
+  /** POST /queue and POST /history: {"clear": true} and/or {"delete": [ids]}; always an empty 200. */
+  private void clearOrDelete(RoutingContext ctx, Runnable clear, java.util.function.Consumer<List<String>> delete) {
     Object parsed = parseBody(ctx);
     if (!(parsed instanceof JsonObject body)) {
       text(ctx, 500, TROUBLE);
       return;
     }
     if (Boolean.TRUE.equals(body.getValue("clear"))) {
-      worker.clearPending();
+      clear.run();
     }
     if (body.getValue("delete") instanceof JsonArray ids) {
       List<String> list = new ArrayList<>();
       ids.forEach(o -> list.add(String.valueOf(o)));
-      worker.deletePending(list);
+      delete.accept(list);
     }
     empty(ctx);
   }
@@ -436,20 +440,7 @@ final class ComfyEmulatorVerticle extends VerticleBase {
   }
 
   private void postHistory(RoutingContext ctx) {
-    Object parsed = parseBody(ctx);
-    if (!(parsed instanceof JsonObject body)) {
-      text(ctx, 500, TROUBLE);
-      return;
-    }
-    if (Boolean.TRUE.equals(body.getValue("clear"))) {
-      worker.clearHistory();
-    }
-    if (body.getValue("delete") instanceof JsonArray ids) {
-      List<String> list = new ArrayList<>();
-      ids.forEach(o -> list.add(String.valueOf(o)));
-      worker.deleteHistory(list);
-    }
-    empty(ctx);
+    clearOrDelete(ctx, worker::clearHistory, worker::deleteHistory);
   }
 
   private void view(RoutingContext ctx) {
@@ -490,13 +481,51 @@ final class ComfyEmulatorVerticle extends VerticleBase {
     ctx.response().putHeader("content-type", contentType).putHeader("content-disposition", "filename=\"" + filename + "\"").end(data);
   }
 
-  private void upload(RoutingContext ctx) {
-    FileUpload image = null;
-    for (FileUpload f : ctx.fileUploads()) {
-      if ("image".equals(f.name())) {
-        image = f;
-      }
+  private static final String UPLOADS = "emulator.uploads";
+
+  /** One file part of a multipart body, kept in memory. */
+  private record Part(String field, String fileName, Buffer bytes) {}
+
+  /**
+   * Reads a multipart body into memory (parts and form attributes), with the same size limit as every other body
+   * (aiohttp's client_max_size): over it, 413 at once.
+   */
+  private void readMultipart(RoutingContext ctx) {
+    long limit = options.maxUploadBytes();
+    if (refusedByLength(ctx, limit)) {
+      return;
     }
+    List<Part> parts = new ArrayList<>();
+    long[] received = {0};
+    boolean[] tooBig = {false};
+    ctx.request().setExpectMultipart(true);
+    ctx.request().uploadHandler(upload -> {
+      Buffer bytes = Buffer.buffer();
+      upload.handler(chunk -> {
+        received[0] += chunk.length();
+        if (received[0] > limit) {
+          if (!tooBig[0]) {
+            tooBig[0] = true;
+            ctx.fail(413);
+          }
+          return;
+        }
+        bytes.appendBuffer(chunk);
+      });
+      upload.endHandler(v -> parts.add(new Part(upload.name(), upload.filename(), bytes)));
+    });
+    ctx.request().endHandler(v -> {
+      if (!tooBig[0]) {
+        ctx.put(UPLOADS, parts);
+        ctx.next();
+      }
+    });
+    ctx.request().resume();
+  }
+
+  private void upload(RoutingContext ctx) {
+    List<Part> parts = ctx.get(UPLOADS);
+    Part image = parts.stream().filter(part -> "image".equals(part.field())).reduce((a, b) -> b).orElse(null);
     if (image == null || image.fileName() == null || image.fileName().isBlank()) {
       text(ctx, 400, "400: Bad Request");
       return;
@@ -511,21 +540,14 @@ final class ComfyEmulatorVerticle extends VerticleBase {
       text(ctx, 400, "400: Bad Request");
       return;
     }
-    String uploadType = type;
-    vertx.fileSystem().readFile(image.uploadedFileName()).onComplete(ar -> {
-      if (ar.failed()) {
-        text(ctx, 500, TROUBLE);
-        return;
-      }
-      EmulatorStorage.Stored stored = storage.upload(uploadType, subfolder, name, ar.result(), replace);
-      stats.uploads++;
-      if (stored.reused()) {
-        stats.uploadsReused++;
-      } else if (!stored.name().equals(name)) {
-        stats.uploadsRenamed++;
-      }
-      json(ctx, new JsonObject().put("name", stored.name()).put("subfolder", subfolder).put("type", uploadType));
-    });
+    EmulatorStorage.Stored stored = storage.upload(type, subfolder, name, image.bytes(), replace);
+    stats.uploads++;
+    if (stored.reused()) {
+      stats.uploadsReused++;
+    } else if (!stored.name().equals(name)) {
+      stats.uploadsRenamed++;
+    }
+    json(ctx, new JsonObject().put("name", stored.name()).put("subfolder", subfolder).put("type", type));
   }
 
   private JsonObject systemStats() {

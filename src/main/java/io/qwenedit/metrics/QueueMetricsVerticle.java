@@ -134,8 +134,11 @@ public final class QueueMetricsVerticle extends VerticleBase {
       if (r == null || r.size() == 0) {
         return Future.succeededFuture(0.0);
       }
-      return redis.send(Command.HGET, queue.keys().job(r.get(0).toString()), "queued_at")
-          .map(q -> q == null ? 0.0 : Math.max(0, (snap.at() - (long) Double.parseDouble(q.toString())) / 1000.0));
+      // a job that was never requeued has no queued_at: it has waited since created_at
+      return redis.send(Command.HMGET, queue.keys().job(r.get(0).toString()), "queued_at", "created_at").map(t -> {
+        io.vertx.redis.client.Response q = t.get(0) != null ? t.get(0) : t.get(1);
+        return q == null ? 0.0 : Math.max(0, (snap.at() - (long) Double.parseDouble(q.toString())) / 1000.0);
+      });
     });
   }
 

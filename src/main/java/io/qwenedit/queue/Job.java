@@ -76,7 +76,8 @@ public record Job(
         object(h, "input_info"), object(h, "params"), h.get("workflow"), object(h, "source"),
         num(h, "seq", 0), (int) num(h, "attempts", 0), (int) num(h, "stalls", 0), num(h, "fence", 0),
         h.get("holder"), h.get("gpu"), h.get("prompt_id"),
-        time(h, "created_at"), time(h, "queued_at"), time(h, "started_at"), time(h, "finished_at"), time(h, "updated_at"),
+        time(h, "created_at"), timeOr(h, "queued_at", "created_at"), time(h, "started_at"), time(h, "finished_at"),
+        timeOr(h, "updated_at", "created_at"),
         time(h, "lease_until"), time(h, "due_at"),
         object(h, "progress"), error, h.get("result"), object(h, "result_info"), array(h, "attempt_log"),
         "1".equals(h.get("cancel_requested")), h.get("idem"));
@@ -120,6 +121,11 @@ public record Job(
 
   private static Long time(Map<String, String> h, String field) {
     return h.get(field) == null ? null : num(h, field, 0);
+  }
+
+  private static Long timeOr(Map<String, String> h, String field, String fallbackField) {
+    Long t = time(h, field);
+    return t != null ? t : time(h, fallbackField);
   }
 
   private static String abbreviate(String s) {

@@ -184,7 +184,8 @@ public final class ComfyDispatchVerticle extends SupervisedVerticle {
     r.queueWait = queuedAt == null || startedAt == null ? null : java.time.Duration.ofMillis(Math.max(0, startedAt - queuedAt));
     running.put(id, r);
     progressed();
-    String promptId = promptIdFor(job);
+    String resumable = resumablePromptId(job);
+    String promptId = resumable != null ? resumable : UUID.randomUUID().toString();
     r.leaseTimer = vertx.setPeriodic(leaseEveryMs(), t -> {
       if (!stalled()) {
         renew(r, null).onComplete(ar -> progressed());
@@ -197,20 +198,17 @@ public final class ComfyDispatchVerticle extends SupervisedVerticle {
             return Future.failedFuture(ComfyException.permanent("input_missing",
                 "The input image of this job is gone from Redis (expired?); it cannot be edited. Please send it again."));
           }
-          return client.dispatch(request(job, promptId, image, r.cancel.future()), listener(r));
+          return client.dispatch(request(job, promptId, image, r.cancel.future()).withResume(resumable != null), listener(r));
         });
     result.onComplete(ar -> finish(r, ar.succeeded() ? ar.result() : null, ar.cause()));
   }
 
   /** The previous attempt's prompt is picked up again only when that attempt was lost with its worker. */
-  private static String promptIdFor(JsonObject job) {
+  private static String resumablePromptId(JsonObject job) {
     String recorded = job.getString("prompt_id");
     JsonArray log = job.getJsonArray("attempt_log") == null ? new JsonArray() : job.getJsonArray("attempt_log");
     String lastOutcome = log.isEmpty() ? null : log.getJsonObject(log.size() - 1).getString("outcome");
-    if (recorded != null && "lease_expired".equals(lastOutcome)) {
-      return recorded;
-    }
-    return UUID.randomUUID().toString();
+    return recorded != null && "lease_expired".equals(lastOutcome) ? recorded : null;
   }
 
   private static DispatchRequest request(JsonObject job, String promptId, Buffer image, Future<String> cancel) {

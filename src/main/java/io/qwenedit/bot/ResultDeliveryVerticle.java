@@ -1,0 +1,456 @@
+package io.qwenedit.bot;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.qwenedit.config.Config;
+import io.qwenedit.health.Health;
+import io.qwenedit.metrics.Meters;
+import io.qwenedit.queue.ImageInfo;
+import io.qwenedit.queue.Job;
+import io.qwenedit.queue.JobQueue;
+import io.qwenedit.queue.Keys;
+import io.qwenedit.redis.BlockingRedis;
+import io.qwenedit.redis.RedisCommands;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.Status;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Delivers every Telegram job's outcome exactly once, from the durable record: the queue's outcome stream
+ * ({@code <prefix>{q}:outcomes}), read with a consumer group. New entries come through a blocking XREADGROUP on a
+ * guarded connection of its own; entries read but not acknowledged (a failed send, a crash, an instance that died)
+ * are read again: this consumer's own every few seconds, other consumers' once they have been idle longer than two
+ * lease periods (XAUTOCLAIM). Before sending, a mark in the job record says who is sending (renewed while the send
+ * lasts); after sending, a mark says it was delivered, and only then is the entry acknowledged. A crash between the
+ * send and the "delivered" mark is the one window where a person could get a result twice; a crash after it never
+ * repeats a send. Runs on the active instance.
+ */
+public final class ResultDeliveryVerticle extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(ResultDeliveryVerticle.class);
+  static final String HEALTH = "bot/delivery";
+  private static final long BLOCK_MS = 5_000;
+  private static final long PENDING_EVERY_MAX_MS = 10_000;
+  private static final int BATCH = 20;
+  private static final int MAX_IN_FLIGHT = 32;
+  private static final Duration SENDING_MARK = Duration.ofSeconds(60);
+  private static final long MARK_RENEW_MS = 20_000;
+  private static final long CONSUMER_CLEANUP_MS = 600_000;
+  private static final long CONSUMER_MAX_IDLE_MS = 3_600_000;
+
+  /** What happened to one outcome: acknowledge it, or leave it pending to be tried again. */
+  private enum Result { ACK, RETRY }
+
+  private final Config config;
+  private final String consumer;
+  private RedisCommands redis;
+  private BlockingRedis blocking;
+  private JobQueue queue;
+  private Keys keys;
+  private BotStore store;
+  private Outbox outbox;
+  private MeterRegistry meters;
+  private String group;
+  private boolean stopped;
+  private boolean groupReady;
+  private long lastPendingPass;
+  private long lastCleanup;
+  private volatile long lastCycleAt;
+  private volatile int failuresInRow;
+  private volatile String lastError;
+  private final Set<String> inFlight = new HashSet<>();
+  /** Jobs whose outcome reached Telegram but whose "delivered" mark could not be written yet (Redis trouble). */
+  private final Set<String> sentUnmarked = new HashSet<>();
+  private Promise<Void> loopEnded;
+  private long retryTimer = -1;
+
+  public ResultDeliveryVerticle(Config config, String instanceId) {
+    this.config = config;
+    this.consumer = instanceId;
+  }
+
+  @Override
+  public Future<?> start() {
+    meters = Meters.registry(vertx);
+    redis = new RedisCommands(vertx, config.redis(), "bot-delivery");
+    blocking = new BlockingRedis(vertx, config.redis(), "bot-outcomes", config.queue().blockGrace().toMillis());
+    queue = new JobQueue(redis, config.queue());
+    keys = queue.keys();
+    BotKeys botKeys = new BotKeys(config.redis().prefix(), config.bot().botId());
+    store = new BotStore(redis, botKeys, keys, config.queue().retention());
+    group = botKeys.consumerGroup();
+    outbox = new Outbox(vertx);
+    lastCycleAt = System.currentTimeMillis();
+    Health.of(vertx).readiness().register(HEALTH, 2_000, p -> p.complete(health()));
+    loopEnded = Promise.promise();
+    vertx.runOnContext(v -> loop());
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    stopped = true;
+    if (vertx.cancelTimer(retryTimer)) {
+      loopEnded.tryComplete(); // it was waiting to retry: nothing in flight
+    }
+    Health.of(vertx).readiness().unregister(HEALTH);
+    // Closing the blocking client ends a parked XREADGROUP at once.
+    return blocking.close()
+        .compose(v -> loopEnded.future().timeout(BLOCK_MS * 2, TimeUnit.MILLISECONDS).otherwiseEmpty())
+        .compose(v -> waitForDeliveries(10_000))
+        .eventually(redis::close);
+  }
+
+  private Future<Void> waitForDeliveries(long limitMs) {
+    if (inFlight.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    Promise<Void> p = Promise.promise();
+    long deadline = System.currentTimeMillis() + limitMs;
+    vertx.setPeriodic(50, t -> {
+      if (inFlight.isEmpty() || System.currentTimeMillis() > deadline) {
+        vertx.cancelTimer(t);
+        p.tryComplete();
+      }
+    });
+    return p.future();
+  }
+
+  private Status health() {
+    double age = (System.currentTimeMillis() - lastCycleAt) / 1000.0;
+    JsonObject data = new JsonObject().put("last_cycle_age_s", age).put("in_flight", inFlight.size())
+        .put("failures_in_row", failuresInRow);
+    if (lastError != null) {
+      data.put("last_error", lastError);
+    }
+    boolean ok = age * 1000 < BLOCK_MS + config.queue().blockGrace().toMillis() + pendingEveryMs() + 10_000;
+    return ok ? Status.OK(data) : Status.KO(data);
+  }
+
+  // ------------------------------------------------------------------ the reading loop
+
+  private void loop() {
+    if (stopped) {
+      loopEnded.tryComplete();
+      return;
+    }
+    ensureGroup()
+        .compose(v -> pendingPass())
+        .compose(v -> readNew())
+        .onComplete(ar -> {
+          if (stopped) {
+            loopEnded.tryComplete();
+            return;
+          }
+          if (ar.succeeded()) {
+            recovered();
+            loop();
+            return;
+          }
+          failuresInRow++;
+          lastError = ar.cause().getMessage();
+          if (String.valueOf(ar.cause().getMessage()).contains("NOGROUP")) {
+            groupReady = false; // Redis lost the group (restarted without persistence): make it again
+          }
+          long cap = Math.min(5_000, 100L << Math.min(failuresInRow, 6));
+          long delay = ar.cause() instanceof BlockingRedis.GuardTimeoutException ? 0
+              : cap / 2 + ThreadLocalRandom.current().nextLong(cap / 2 + 1);
+          if (failuresInRow == 1 || failuresInRow % 20 == 0) {
+            LOG.warn("delivery: reading outcomes failed ({} in a row): {}; retrying in {} ms", failuresInRow,
+                ar.cause().getMessage(), delay);
+          }
+          lastPendingPass = 0; // after trouble, look at what is pending first
+          retryTimer = vertx.setTimer(Math.max(1, delay), t -> loop());
+        });
+  }
+
+  private void recovered() {
+    lastCycleAt = System.currentTimeMillis();
+    if (failuresInRow > 0) {
+      LOG.info("delivery: reading outcomes works again after {} failed attempt(s)", failuresInRow);
+      failuresInRow = 0;
+      lastError = null;
+    }
+  }
+
+  private Future<Void> ensureGroup() {
+    if (groupReady) {
+      return Future.succeededFuture();
+    }
+    // From "0": an outcome recorded before the group existed is delivered too (the marks make it idempotent).
+    return redis.send(Command.XGROUP, "CREATE", keys.outcomes(), group, "0", "MKSTREAM").<Void>mapEmpty()
+        .recover(err -> String.valueOf(err.getMessage()).startsWith("BUSYGROUP") ? Future.succeededFuture() : Future.failedFuture(err))
+        .onSuccess(v -> groupReady = true);
+  }
+
+  /** How often unacknowledged entries are looked at again: at most 10 s, and no later than they can be taken over. */
+  private long pendingEveryMs() {
+    return Math.min(PENDING_EVERY_MAX_MS, config.bot().leaseTtl().toMillis() * 2);
+  }
+
+  /** Every few seconds: this consumer's unacknowledged entries, then abandoned ones of other consumers. */
+  private Future<Void> pendingPass() {
+    long now = System.currentTimeMillis();
+    if (now - lastPendingPass < pendingEveryMs()) {
+      return Future.succeededFuture();
+    }
+    lastPendingPass = now;
+    long minIdle = config.bot().leaseTtl().toMillis() * 2;
+    Future<Void> own = redis.send(Request.cmd(Command.XREADGROUP).arg("GROUP").arg(group).arg(consumer)
+            .arg("COUNT").arg(100).arg("STREAMS").arg(keys.outcomes()).arg("0"))
+        .map(r -> {
+          process(streamEntries(r));
+          return null;
+        });
+    return own.compose(v -> redis.send(Request.cmd(Command.XAUTOCLAIM).arg(keys.outcomes()).arg(group).arg(consumer)
+            .arg(minIdle).arg("0-0").arg("COUNT").arg(100)))
+        .map(r -> {
+          List<Entry> claimed = entries(r == null ? null : r.get(1));
+          if (!claimed.isEmpty()) {
+            LOG.info("delivery: took over {} outcome(s) left unacknowledged by a stopped instance", claimed.size());
+          }
+          process(claimed);
+          return (Void) null;
+        })
+        .compose(v -> cleanupConsumers(now));
+  }
+
+  /** Forgets consumers of instances long gone that hold nothing (each restart adds one). */
+  private Future<Void> cleanupConsumers(long now) {
+    if (now - lastCleanup < CONSUMER_CLEANUP_MS) {
+      return Future.succeededFuture();
+    }
+    lastCleanup = now;
+    return redis.send(Command.XINFO, "CONSUMERS", keys.outcomes(), group).compose(r -> {
+      List<Future<?>> dels = new ArrayList<>();
+      for (Response c : r) {
+        JsonObject info = new JsonObject();
+        for (int i = 0; i + 1 < c.size(); i += 2) {
+          info.put(c.get(i).toString(), c.get(i + 1).toString());
+        }
+        String name = info.getString("name");
+        if (name != null && !name.equals(consumer) && "0".equals(info.getString("pending"))
+            && Long.parseLong(info.getString("idle", "0")) > CONSUMER_MAX_IDLE_MS) {
+          dels.add(redis.send(Command.XGROUP, "DELCONSUMER", keys.outcomes(), group, name));
+        }
+      }
+      return Future.join(dels).<Void>mapEmpty();
+    }).otherwiseEmpty();
+  }
+
+  private Future<Void> readNew() {
+    if (inFlight.size() >= MAX_IN_FLIGHT) {
+      // Enough sends in progress: wait a little instead of reading more.
+      Promise<Void> p = Promise.promise();
+      vertx.setTimer(200, t -> p.complete());
+      return p.future();
+    }
+    Request read = Request.cmd(Command.XREADGROUP).arg("GROUP").arg(group).arg(consumer).arg("COUNT").arg(BATCH)
+        .arg("BLOCK").arg(BLOCK_MS).arg("STREAMS").arg(keys.outcomes()).arg(">");
+    return blocking.send(read, BLOCK_MS).map(r -> {
+      process(streamEntries(r));
+      return null;
+    });
+  }
+
+  // ------------------------------------------------------------------ entries
+
+  private record Entry(String entryId, String jobId, String state) {}
+
+  /** Entries of an XREADGROUP answer ({@code [[stream, [[id, [f, v, ...]], ...]]]} or nil). */
+  private static List<Entry> streamEntries(Response r) {
+    if (r == null || r.size() == 0) {
+      return List.of();
+    }
+    return entries(r.get(0).get(1));
+  }
+
+  private static List<Entry> entries(Response list) {
+    List<Entry> out = new ArrayList<>();
+    if (list == null) {
+      return out;
+    }
+    for (Response e : list) {
+      String id = e.get(0).toString();
+      Response fields = e.size() > 1 ? e.get(1) : null;
+      String jobId = null;
+      String state = null;
+      if (fields != null) {
+        for (int i = 0; i + 1 < fields.size(); i += 2) {
+          String k = fields.get(i).toString();
+          if ("id".equals(k)) {
+            jobId = fields.get(i + 1).toString();
+          } else if ("state".equals(k)) {
+            state = fields.get(i + 1).toString();
+          }
+        }
+      }
+      out.add(new Entry(id, jobId, state));
+    }
+    return out;
+  }
+
+  private void process(List<Entry> entries) {
+    for (Entry e : entries) {
+      if (!inFlight.add(e.entryId())) {
+        continue; // its delivery is still in progress
+      }
+      deliver(e).recover(err -> {
+        LOG.warn("job {}: delivery failed, will retry: {}", e.jobId(), err.getMessage());
+        return Future.succeededFuture(Result.RETRY);
+      }).compose(result -> result == Result.ACK
+          ? redis.send(Command.XACK, keys.outcomes(), group, e.entryId()).<Void>mapEmpty()
+          : Future.<Void>succeededFuture())
+          .onFailure(err -> LOG.warn("job {}: outcome not acknowledged yet ({}); it will be looked at again", e.jobId(), err.getMessage()))
+          .onComplete(x -> inFlight.remove(e.entryId()));
+    }
+  }
+
+  private Future<Result> deliver(Entry e) {
+    if (e.jobId() == null) {
+      return Future.succeededFuture(Result.ACK); // an entry trimmed from the stream: nothing to deliver
+    }
+    return queue.get(e.jobId()).compose(job -> {
+      if (job == null || job.source() == null || !"telegram".equals(job.source().getString("kind"))
+          || !config.bot().botId().equals(job.source().getString("bot"))) {
+        return Future.succeededFuture(Result.ACK); // expired, or not this bot's
+      }
+      if (sentUnmarked.contains(job.id())) {
+        return finish(job, job.source().getLong("user", 0L), "sent");
+      }
+      if (!job.state().terminal()) {
+        // A dead-lettered job put back in line by an operator: its new outcome will come as a new entry.
+        return Future.succeededFuture(Result.ACK);
+      }
+      return store.deliverBegin(job.id(), consumer, SENDING_MARK).compose(mark -> {
+        switch (mark) {
+          case "go":
+            return sendOutcome(job);
+          case "busy":
+            return Future.succeededFuture(Result.RETRY);
+          default:
+            return Future.succeededFuture(Result.ACK); // done (delivered before) or missing (expired)
+        }
+      });
+    });
+  }
+
+  private Future<Result> sendOutcome(Job job) {
+    JsonObject src = job.source();
+    long userId = src.getLong("user", 0L);
+    long renew = vertx.setPeriodic(MARK_RENEW_MS, t -> store.deliverBegin(job.id(), consumer, SENDING_MARK));
+    return store.currentChat(src.getLong("chat")).compose(chat -> store.isBlocked(chat).compose(blocked -> {
+      if (blocked) {
+        LOG.info("job {}: chat {} blocked the bot; result not sent", job.id(), chat);
+        return finish(job, userId, "blocked");
+      }
+      return present(job, chat, src).compose(v -> {
+        LOG.info("job {}: {} delivered to chat {}", job.id(), job.state().wire(), chat);
+        meters.counter("qwenedit.bot.deliveries", "outcome", job.state().wire(), "how", "sent").increment();
+        sentUnmarked.add(job.id());
+        return finish(job, userId, "sent");
+      }, err -> {
+        if (err instanceof TelegramApiException t && !t.transientFailure() && !t.floodWait()) {
+          // Telegram will never take it (blocked, chat gone, bad request): marked, so it is not tried for ever.
+          LOG.warn("job {}: outcome could not be delivered to chat {}: {}", job.id(), chat, t.getMessage());
+          return finish(job, userId, t.forbidden() ? "blocked" : "refused");
+        }
+        return Future.failedFuture(err);
+      });
+    })).eventually(() -> {
+      vertx.cancelTimer(renew);
+      return Future.succeededFuture();
+    });
+  }
+
+  private Future<Result> finish(Job job, long userId, String how) {
+    if (!"sent".equals(how)) {
+      meters.counter("qwenedit.bot.deliveries", "outcome", job.state().wire(), "how", how).increment();
+    }
+    return store.deliverEnd(job.id(), how)
+        .onSuccess(v -> sentUnmarked.remove(job.id()))
+        .compose(v -> store.jobFinished(userId == 0 ? null : userId, job.id()).otherwiseEmpty())
+        .map(Result.ACK);
+  }
+
+  /** What the person gets: the picture (photo, or file when it does not fit), or the failure in plain words. */
+  private Future<Void> present(Job job, long chat, JsonObject src) {
+    String lang = src.getString("lang", config.bot().defaultLanguage());
+    Long statusId = src.getLong("status_message");
+    Long replyTo = src.getLong("message");
+    String state = job.state().wire();
+    switch (state) {
+      case "succeeded":
+        return sendResult(job, chat, lang, replyTo).compose(v -> finalStatus(chat, statusId, lang, state));
+      case "cancelled":
+        if (statusId == null) {
+          return outbox.sendMessage(chat, Texts.get(lang, "cancel_done"), null, replyTo).mapEmpty();
+        }
+        return finalStatus(chat, statusId, lang, state);
+      default: {
+        String reason = Texts.get(lang, StatusText.reasonKey(state, job.error()));
+        JsonObject again = Outbox.buttons(Texts.get(lang, "btn_again"), "a:" + job.id());
+        return outbox.sendMessage(chat, Texts.get(lang, "result_failed", "reason", reason), again, replyTo)
+            .compose(m -> finalStatus(chat, statusId, lang, state));
+      }
+    }
+  }
+
+  private Future<Void> sendResult(Job job, long chat, String lang, Long replyTo) {
+    if (job.resultRef() == null) {
+      return outbox.sendMessage(chat, Texts.get(lang, "result_expired", "hours", config.queue().retention().toHours()),
+          Outbox.buttons(Texts.get(lang, "btn_again"), "a:" + job.id()), replyTo).mapEmpty();
+    }
+    return queue.image(job.resultRef()).compose(bytes -> {
+      if (bytes == null) {
+        return outbox.sendMessage(chat, Texts.get(lang, "result_expired", "hours", config.queue().retention().toHours()),
+            Outbox.buttons(Texts.get(lang, "btn_again"), "a:" + job.id()), replyTo).mapEmpty();
+      }
+      ImageInfo info = ImageInfo.sniff(bytes.getBytes());
+      String ext = info == null ? "png" : info.extension();
+      String mime = info == null ? "application/octet-stream" : info.contentType();
+      String name = "edit-" + job.id() + "." + ext;
+      String prompt = Conversation.shorten(job.prompt(), 900);
+      if (info != null && StatusText.fitsPhoto(bytes.length(), info.width(), info.height())) {
+        JsonObject buttons = Outbox.buttons(Texts.get(lang, "btn_again"), "a:" + job.id(), Texts.get(lang, "btn_file"), "f:" + job.id());
+        return outbox.sendPhoto(chat, bytes, name, mime, StatusText.caption(Texts.get(lang, "result_caption", "prompt", prompt)),
+                buttons, replyTo).<Void>mapEmpty()
+            .recover(err -> {
+              if (err instanceof TelegramApiException t && t.code() == 400 && !t.forbidden()) {
+                // Telegram refused it as a photo after all (its own checks): the file always goes.
+                return sendAsFile(job, chat, lang, replyTo, bytes, name, mime, prompt);
+              }
+              return Future.failedFuture(err);
+            });
+      }
+      return sendAsFile(job, chat, lang, replyTo, bytes, name, mime, prompt);
+    });
+  }
+
+  private Future<Void> sendAsFile(Job job, long chat, String lang, Long replyTo, Buffer bytes, String name, String mime, String prompt) {
+    return outbox.sendDocument(chat, bytes, name, mime, StatusText.caption(Texts.get(lang, "result_document_note", "prompt", prompt)),
+        Outbox.buttons(Texts.get(lang, "btn_again"), "a:" + job.id()), replyTo).mapEmpty();
+  }
+
+  private Future<Void> finalStatus(long chat, Long statusId, String lang, String state) {
+    if (statusId == null) {
+      return Future.succeededFuture();
+    }
+    // The outcome itself was delivered; a status message that cannot be edited any more does not matter.
+    return outbox.editText(chat, statusId, StatusText.finalStatus(lang, state), null).<Void>mapEmpty().otherwiseEmpty();
+  }
+
+}
