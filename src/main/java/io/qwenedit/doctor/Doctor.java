@@ -1,11 +1,15 @@
 package io.qwenedit.doctor;
 
+import io.qwenedit.bot.TelegramApiException;
+import io.qwenedit.bot.TelegramClient;
 import io.qwenedit.comfy.workflow.Workflow;
 import io.qwenedit.comfy.workflow.WorkflowCatalog;
 import io.qwenedit.comfy.workflow.WorkflowMapping;
+import io.qwenedit.config.BotConfig;
 import io.qwenedit.config.Config;
 import io.qwenedit.config.ConfigCheck.Diagnosis;
 import io.qwenedit.config.ConfigException;
+import io.qwenedit.metrics.JobMetrics;
 import io.qwenedit.queue.JobQueue;
 import io.qwenedit.queue.QueueResults.Snapshot;
 import io.qwenedit.queue.WorkerRegistry;
@@ -41,6 +45,7 @@ public final class Doctor {
   static final String REDIS = "redis";
   static final String COMFY = "comfyui";
   static final String DEPLOYMENT = "deployment";
+  static final String TELEGRAM = "telegram";
 
   private final Vertx vertx;
   private final long httpLimitMs;
@@ -73,6 +78,7 @@ public final class Doctor {
     for (int i = 0; i < urls.size(); i++) {
       checks.add(comfy("gpu" + i, urls.get(i), workflow));
     }
+    checks.add(telegram(config));
     return Future.join(checks).transform(ar -> {
       checks.forEach(f -> findings.addAll(f.succeeded() ? f.result()
           : List.of(Finding.fail("doctor", null, "a check could not run: " + f.cause(), null))));
@@ -211,6 +217,86 @@ public final class Doctor {
     } catch (NumberFormatException e) {
       return 0;
     }
+  }
+
+  // ---------------------------------------------------------------- Telegram
+
+  Future<List<Finding>> telegram(Config config) {
+    BotConfig bot = config.bot();
+    String target = String.valueOf(bot.apiUrl());
+    if (bot.token() == null || bot.token().isBlank()) {
+      return Future.succeededFuture(List.of(Finding.info(TELEGRAM, null,
+          "TELEGRAM_BOT_TOKEN is not set: no bot runs from this configuration (fine on a host that runs no bot)")));
+    }
+    try {
+      bot.requireToken();
+    } catch (ConfigException e) {
+      return Future.succeededFuture(List.of(Finding.fail(TELEGRAM, target, e.getMessage(),
+          "copy the token @BotFather gave you (it looks like 123456789:AA...) into TELEGRAM_BOT_TOKEN")));
+    }
+    TelegramClient client = new TelegramClient(vertx, bot, JobMetrics.of(vertx), 1, httpLimitMs);
+    List<Finding> out = new ArrayList<>();
+    return client.call("getMe", new JsonObject(), httpLimitMs)
+        .compose(me -> {
+          JsonObject user = me instanceof JsonObject j ? j : new JsonObject();
+          out.add(Finding.ok(TELEGRAM, target, "the token is valid: bot @" + user.getString("username", "?") + " (id "
+              + user.getValue("id", "?") + ")"));
+          return client.call("getWebhookInfo", new JsonObject(), httpLimitMs);
+        })
+        .map(info -> {
+          out.addAll(webhook(target, bot, info instanceof JsonObject j ? j : new JsonObject()));
+          return out;
+        })
+        .recover(err -> {
+          if (err instanceof TelegramApiException t && t.unauthorized()) {
+            out.add(Finding.fail(TELEGRAM, target, "Telegram refused the token (401 Unauthorized): it is wrong or was revoked",
+                "get the current token from @BotFather (/mybots, API Token) and put it in TELEGRAM_BOT_TOKEN"));
+          } else {
+            out.add(Finding.fail(TELEGRAM, target, "the Telegram Bot API at " + target + " cannot be used: " + message(err),
+                "check that this host can reach " + target + " over HTTPS (proxy, firewall), or correct TELEGRAM_API_URL"));
+          }
+          return Future.succeededFuture(out);
+        })
+        .eventually(() -> {
+          client.close();
+          return Future.succeededFuture();
+        });
+  }
+
+  /** Verdicts on getWebhookInfo for the configured mode (pure; tested without a server). */
+  static List<Finding> webhook(String target, BotConfig bot, JsonObject info) {
+    List<Finding> out = new ArrayList<>();
+    String url = info.getString("url", "");
+    long pending = info.getLong("pending_update_count", 0L);
+    if (!bot.webhook()) {
+      if (!url.isEmpty()) {
+        out.add(Finding.warn(TELEGRAM, target, "a webhook is set (" + url + ") but BOT_MODE is polling: the bot deletes it when"
+                + " it starts, and if another program set it, the two will keep taking updates from each other (409 Conflict)",
+            "make sure no other program (an old bot?) uses this token; or run the bot with BOT_MODE=webhook"));
+      } else {
+        out.add(Finding.ok(TELEGRAM, target, "no webhook is set: long polling (BOT_MODE=polling) will get the updates"
+            + (pending > 0 ? "; " + pending + " update(s) waiting" : "")));
+      }
+    } else {
+      String wanted = String.valueOf(bot.webhookUrl());
+      if (url.isEmpty()) {
+        out.add(Finding.info(TELEGRAM, target, "no webhook is set yet: the bot sets " + wanted + " when it starts"));
+      } else if (!url.equals(wanted)) {
+        out.add(Finding.warn(TELEGRAM, target, "the webhook points at " + url + ", not at BOT_WEBHOOK_URL " + wanted,
+            "start the bot (it sets its webhook), or check that no other program uses this token"));
+      } else {
+        out.add(Finding.ok(TELEGRAM, target, "the webhook is set to " + url));
+      }
+      if (info.getString("last_error_message") != null) {
+        out.add(Finding.warn(TELEGRAM, target, "Telegram's last delivery to the webhook failed: " + info.getString("last_error_message"),
+            "make BOT_WEBHOOK_URL reachable from the internet over HTTPS with a valid certificate (docs/bot.md)"));
+      }
+    }
+    if (pending > 100) {
+      out.add(Finding.warn(TELEGRAM, target, pending + " updates are waiting at Telegram: the bot is not taking them",
+          "start the bot, or look at its log (logs/bot.log) and its readiness (bot/poll)"));
+    }
+    return out;
   }
 
   // ---------------------------------------------------------------- ComfyUI

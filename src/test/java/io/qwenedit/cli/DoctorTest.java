@@ -12,7 +12,10 @@ import io.qwenedit.testing.RedisServerExtension;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.qwenedit.telegram.TelegramStub;
 import java.io.ByteArrayOutputStream;
+import java.net.HttpURLConnection;
+import java.net.URI;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -156,5 +159,46 @@ class DoctorTest {
     assertEquals(1, r.code());
     assertTrue(r.out().contains("FAIL  Redis at 127.0.0.1:" + port + "/0 cannot be used"), r.out());
     assertTrue(r.out().contains("Fix: start redis-server there"), r.out());
+  }
+
+  @Test
+  void aBadTelegramTokenMustBeFixedAndAStrayWebhookIsWarnedAbout() throws Exception {
+    try (TelegramStub telegram = TelegramStub.start()) {
+      Map<String, String> base = Map.of("REDIS_URL", REDIS.url(), "COMFYUI_URL", comfy.url(), "TELEGRAM_API_URL", telegram.apiUrl().toString());
+      Map<String, String> wrong = new HashMap<>(base);
+      wrong.put("TELEGRAM_BOT_TOKEN", "7000000001:AAWrongTokenWrongTokenWrongToken");
+      Result bad = doctor(wrong, "--json");
+      assertEquals(1, bad.code(), bad.out());
+      JsonObject fail = bad.findings("fail").get(0);
+      assertEquals("telegram", fail.getString("area"));
+      assertTrue(fail.getString("summary").contains("Telegram refused the token (401 Unauthorized)"), fail.encode());
+      assertTrue(fail.getString("fix").contains("@BotFather"), fail.encode());
+      assertFalse(bad.out().contains("AAWrongToken"), "the token is never printed: " + bad.out());
+
+      Map<String, String> right = new HashMap<>(base);
+      right.put("TELEGRAM_BOT_TOKEN", TelegramStub.TOKEN);
+      Result good = doctor(right);
+      assertEquals(0, good.code(), good.out());
+      assertTrue(good.out().contains("the token is valid: bot @") && good.out().contains("no webhook is set"), good.out());
+
+      HttpURLConnection c = (HttpURLConnection) URI.create(telegram.apiUrl() + "/bot" + TelegramStub.TOKEN
+          + "/setWebhook?url=https://old-bot.example/hook").toURL().openConnection();
+      assertEquals(200, c.getResponseCode());
+      Result stray = doctor(right, "--json");
+      assertEquals(0, stray.code(), stray.out());
+      assertTrue(stray.findings("warn").stream().anyMatch(f -> f.getString("summary").contains("a webhook is set (https://old-bot.example/hook)")),
+          stray.out());
+
+      telegram.down();
+      Result unreachable = doctor(right, "--json");
+      assertEquals(1, unreachable.code());
+      assertTrue(unreachable.findings("fail").get(0).getString("summary").contains("cannot be used"), unreachable.out());
+    }
+  }
+
+  @Test
+  void withoutATokenTelegramIsNotChecked() {
+    Result r = doctor(Map.of("REDIS_URL", REDIS.url(), "COMFYUI_URL", comfy.url()));
+    assertTrue(r.out().contains("TELEGRAM_BOT_TOKEN is not set"), r.out());
   }
 }
