@@ -16,6 +16,7 @@ public final class Commands {
       new Entry(new ApiCommand(), true),
       new Entry(new BotCommand(), true),
       new Entry(new AllCommand(), true),
+      new Entry(new DemoCommand(), true),
       new Entry(new EmulatorCommand(), true));
 
   private Commands() {}

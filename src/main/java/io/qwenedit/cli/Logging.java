@@ -127,6 +127,24 @@ public final class Logging {
     return e;
   }
 
+  /**
+   * Only errors on the console from now on (the demo's own narrative is the console; its log file keeps every line).
+   */
+  public static void quietConsole() {
+    if (!service) {
+      return;
+    }
+    LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
+    var console = ctx.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).getAppender("CONSOLE");
+    if (console != null) {
+      ch.qos.logback.classic.filter.ThresholdFilter errorsOnly = new ch.qos.logback.classic.filter.ThresholdFilter();
+      errorsOnly.setLevel("ERROR");
+      errorsOnly.setContext(ctx);
+      errorsOnly.start();
+      console.addFilter(errorsOnly);
+    }
+  }
+
   /** The job id a log line is about ({@code job <id>} in its message), or null. */
   static String jobId(String message) {
     if (message == null) {

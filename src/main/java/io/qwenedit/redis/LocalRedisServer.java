@@ -162,6 +162,17 @@ public final class LocalRedisServer implements AutoCloseable {
     return null;
   }
 
+  /** True when nothing listens on this loopback port (it can be bound now). */
+  public static boolean portFree(int port) {
+    try (ServerSocket s = new ServerSocket()) {
+      s.setReuseAddress(true);
+      s.bind(new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port));
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
   public static int freePort() {
     try (ServerSocket s = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
       s.setReuseAddress(true);
