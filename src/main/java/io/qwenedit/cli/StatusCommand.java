@@ -198,6 +198,7 @@ final class StatusCommand implements Command {
     JsonArray verticles = w.getJsonArray("verticles", new JsonArray());
     if (!verticles.isEmpty()) {
       List<String> ok = new ArrayList<>();
+      List<String> starting = new ArrayList<>();
       List<String> bad = new ArrayList<>();
       for (int v = 0; v < verticles.size(); v++) {
         JsonObject vert = verticles.getJsonObject(v);
@@ -205,11 +206,14 @@ final class StatusCommand implements Command {
         String name = vert.getString("name", "?") + (redeploys > 0 ? " (redeployed " + redeploys + "x)" : "");
         if ("ok".equals(vert.getString("status"))) {
           ok.add(name);
+        } else if ("starting".equals(vert.getString("status"))) {
+          starting.add(name);
         } else {
           bad.add(name + ": " + vert.getString("problem", "not healthy"));
         }
       }
-      sb.append("    verticles ").append(bad.isEmpty() ? "all ok: " : "ok: ").append(ok.isEmpty() ? "none" : String.join(", ", ok)).append('\n');
+      sb.append("    verticles ").append(bad.isEmpty() && starting.isEmpty() ? "all ok: " : "ok: ").append(ok.isEmpty() ? "none" : String.join(", ", ok))
+          .append(starting.isEmpty() ? "" : "; starting: " + String.join(", ", starting)).append('\n');
       bad.forEach(b -> sb.append("    verticle  NOT OK ").append(b).append('\n'));
     }
   }

@@ -29,8 +29,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Probes Redis and every ComfyUI each {@code WORKER_HEARTBEAT_INTERVAL}, tells the arbiter each GPU's health, and keeps
- * this worker's entry in Redis alive (id, host, GPUs and their state, current jobs, version, start time) with a
- * time-to-live of three intervals, so {@code status} shows the live workers and a dead one disappears by itself.
+ * this worker's entry in Redis alive (id, host, GPUs and their state, current jobs, version, start time, the
+ * supervisor's view of every verticle and the liveness verdict) with a time-to-live of three intervals, so
+ * {@code status} shows the live workers and a dead one disappears by itself.
  */
 public final class HeartbeatVerticle extends SupervisedVerticle {
   private static final Logger LOG = LoggerFactory.getLogger(HeartbeatVerticle.class);

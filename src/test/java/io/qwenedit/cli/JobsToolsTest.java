@@ -13,6 +13,7 @@ import io.qwenedit.queue.JobQueue;
 import io.qwenedit.queue.NewJob;
 import io.qwenedit.queue.QueueResults.Claimed;
 import io.qwenedit.redis.RedisCommands;
+import io.qwenedit.testing.DocumentedFields;
 import io.qwenedit.testing.Images;
 import io.qwenedit.testing.RedisServerExtension;
 import io.qwenedit.testing.TestConfigs;
@@ -122,6 +123,9 @@ class JobsToolsTest {
     JsonObject json = new JsonObject(run("jobs", "show", id, "--json").out());
     assertEquals("succeeded", json.getString("state"));
     assertTrue(json.containsKey("position") && json.getValue("position") == null, json.encode());
+    JsonObject documented = json.copy();
+    documented.remove("position");
+    assertEquals(List.of(), DocumentedFields.read(Path.of("docs/operations.md"), "job-json").check(documented), json.encodePrettily());
     JsonArray log = json.getJsonArray("attempt_log");
     assertEquals(2, log.size());
     assertEquals("gpu0", log.getJsonObject(0).getString("gpu"));
@@ -132,6 +136,17 @@ class JobsToolsTest {
     Result missing = run("jobs", "show", "nosuchjob0000");
     assertEquals(1, missing.code());
     assertTrue(missing.err().contains("No job nosuchjob0000"), missing.err());
+  }
+
+  @Test
+  void submitJsonHasExactlyTheDocumentedFields() throws Exception {
+    Path image = dir.resolve("cat.png");
+    Files.write(image, Images.png(40, 30).getBytes());
+    Result r = run("submit", "--image", image.toString(), "--prompt", "make the sky purple", "--json");
+    assertEquals(0, r.code(), r.err());
+    JsonObject json = new JsonObject(r.out().strip());
+    assertEquals(List.of(), DocumentedFields.read(Path.of("docs/operations.md"), "submit-json").check(json), json.encode());
+    assertEquals(1, json.getInteger("position"));
   }
 
   @Test
