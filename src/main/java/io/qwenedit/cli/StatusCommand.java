@@ -88,7 +88,7 @@ final class StatusCommand implements Command {
         }
         if (json) {
           ctx.out().println(frame);
-        } else if (ctx.terminal()) {
+        } else if (ctx.terminal() && ansi(ctx)) {
           ctx.out().print("\033[H\033[2J" + frame + "(refreshing every " + fmt(interval) + " s; Ctrl+C to stop)\n");
         } else {
           ctx.out().println(frame);
@@ -100,6 +100,12 @@ final class StatusCommand implements Command {
       }
       return ExitCodes.OK;
     }
+  }
+
+  /** Whether the terminal understands "clear screen" (a classic Windows console without Windows Terminal may not). */
+  private static boolean ansi(CliContext ctx) {
+    boolean windows = System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("win");
+    return !windows || ctx.env().containsKey("WT_SESSION") || ctx.env().containsKey("TERM");
   }
 
   static JsonObject toJson(Snapshot s, String redisAddress) {

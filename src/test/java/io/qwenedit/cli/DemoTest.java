@@ -9,6 +9,7 @@ import io.qwenedit.emulator.EmulatorImages;
 import io.qwenedit.redis.LocalRedisServer;
 import io.qwenedit.testing.ChildProcess;
 import io.qwenedit.testing.RedisServerExtension;
+import io.qwenedit.telegram.TelegramStub;
 import io.vertx.core.buffer.Buffer;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -68,15 +69,23 @@ class DemoTest {
   }
 
   @Test
-  void withoutARedisTheDemoStartsItsOwnAndStopsItOnSigterm() throws Exception {
+  void withoutARedisTheDemoStartsItsOwnRunsTheBotWithATokenAndStopsOnSigterm() throws Exception {
     int redisPort = LocalRedisServer.freePort();
-    try (ChildProcess demo = ChildProcess.start(Map.of("REDIS_HOST", "127.0.0.1", "REDIS_PORT", String.valueOf(redisPort),
-        "HTTP_PORT", String.valueOf(LocalRedisServer.freePort()), "HEALTH_PORT", String.valueOf(LocalRedisServer.freePort())),
-        dir, "demo", "--step-time", "0.02")) {
+    try (TelegramStub telegram = TelegramStub.start();
+         ChildProcess demo = ChildProcess.start(Map.of("REDIS_HOST", "127.0.0.1", "REDIS_PORT", String.valueOf(redisPort),
+             "HTTP_PORT", String.valueOf(LocalRedisServer.freePort()), "HEALTH_PORT", String.valueOf(LocalRedisServer.freePort()),
+             "TELEGRAM_BOT_TOKEN", TelegramStub.TOKEN, "TELEGRAM_API_URL", telegram.apiUrl().toString()),
+             dir, "demo", "--step-time", "0.02")) {
       demo.awaitLog("The demo keeps running", 120_000);
       String log = demo.log();
       assertTrue(log.contains("Redis      started ") && log.contains(" on 127.0.0.1:" + redisPort), log);
       assertTrue(log.contains("sample edits succeeded"), log);
+      assertTrue(log.contains("the Telegram bot runs too"), log);
+      long deadline0 = System.currentTimeMillis() + 20_000;
+      while (telegram.count("getUpdates") == 0 && System.currentTimeMillis() < deadline0) {
+        Thread.sleep(50);
+      }
+      assertTrue(telegram.count("getUpdates") > 0, "the bot polls Telegram");
       assertTrue(Files.exists(dir.resolve("demo-results/demo-config.json")), "the default results folder, with a config for the CLI");
       assertTrue(!LocalRedisServer.portFree(redisPort), "its Redis runs");
       demo.terminate();
