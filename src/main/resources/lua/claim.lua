@@ -33,13 +33,15 @@ for i = 1, #popped, 2 do
   elseif state == 'queued' then
     fence = fence + 1
     attempts = attempts + 1
+    -- renewed = 0 until the holder's first renewal proves the claim reached it
     redis.call('HSET', jk, 'state', 'running', 'fence', fence, 'attempts', attempts,
-      'holder', holder, 'started_at', now, 'updated_at', now, 'lease_until', now + lease)
+      'holder', holder, 'started_at', now, 'updated_at', now, 'lease_until', now + lease, 'renewed', '0')
     redis.call('ZADD', k.active, now + lease, id)
     -- the reply is the record as it now stands: patch the copy read above instead of reading it again
     if fi then h[fi] = tostring(fence) else h[#h + 1] = 'fence'; h[#h + 1] = tostring(fence) end
     if ai then h[ai] = tostring(attempts) else h[#h + 1] = 'attempts'; h[#h + 1] = tostring(attempts) end
-    local patch = {'holder', holder, 'started_at', tostring(now), 'updated_at', tostring(now), 'lease_until', tostring(now + lease)}
+    local patch = {'holder', holder, 'started_at', tostring(now), 'updated_at', tostring(now), 'lease_until', tostring(now + lease),
+      'renewed', '0'}
     for j = 1, #patch do h[#h + 1] = patch[j] end
     out[#out + 1] = {id, tostring(fence), h}
     redis.call('PUBLISH', a.channel, simple_event(id, 'running', 'running', now, holder_json))

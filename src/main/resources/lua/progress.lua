@@ -8,7 +8,7 @@ end
 local now = now_ms()
 local until_ms = now + tonumber(ARGV[4])
 redis.call('ZADD', KEYS[1], 'XX', until_ms, ARGV[2])
-redis.call('HSET', jk, 'progress', ARGV[6], 'updated_at', now, 'lease_until', until_ms)
+redis.call('HSET', jk, 'progress', ARGV[6], 'updated_at', now, 'lease_until', until_ms, 'renewed', '1')
 local ev = {id = ARGV[2], type = 'progress', state = 'running', at = now}
 local ok, p = pcall(cjson.decode, ARGV[6])
 if ok then ev.progress = p end

@@ -15,13 +15,23 @@ local promoted = promote_due(k.delayed, k.wait, a.job_prefix, now)
 local expired = redis.call('ZRANGEBYSCORE', k.active, '-inf', now, 'LIMIT', 0, limit)
 for _, id in ipairs(expired) do
   local jk = a.job_prefix .. id
-  local cur = redis.call('HMGET', jk, 'state', 'seq', 'attempts', 'holder', 'started_at', 'cancel_requested', 'gpu')
+  local cur = redis.call('HMGET', jk, 'state', 'seq', 'attempts', 'holder', 'started_at', 'cancel_requested', 'renewed', 'gpu')
   if cur[1] ~= 'running' then
     redis.call('ZREM', k.active, id)
+  elseif cur[7] == '0' and cur[6] ~= '1' then
+    -- The holder never renewed: its claim's reply was lost (a command timeout while Redis stalled) or it died within
+    -- milliseconds of claiming. Nothing ran: back in line with the attempt given back and no stall counted.
+    redis.call('HSET', jk, 'state', 'queued', 'queued_at', now, 'updated_at', now,
+      'attempts', math.max(0, (tonumber(cur[3]) or 1) - 1))
+    redis.call('HDEL', jk, 'lease_until', 'holder', 'progress', 'gpu', 'renewed')
+    redis.call('ZREM', k.active, id)
+    redis.call('ZADD', k.wait, tonumber(cur[2]), id)
+    publish(a.channel, {id = id, type = 'requeued', state = 'queued', at = now, reason = 'claim_not_confirmed'})
+    requeued[#requeued + 1] = id
   else
     local stalls = redis.call('HINCRBY', jk, 'stalls', 1)
     local attempts = tonumber(cur[3]) or 0
-    log_attempt(jk, {attempt = attempts, holder = cur[4], gpu = cur[7] or nil, started_at = tonumber(cur[5]), ended_at = now,
+    log_attempt(jk, {attempt = attempts, holder = cur[4], gpu = cur[8] or nil, started_at = tonumber(cur[5]), ended_at = now,
       outcome = 'lease_expired', code = 'lease_expired',
       message = 'Worker ' .. (cur[4] or '?') .. ' stopped renewing its lease'})
     incr_stat(k.stats, 'reaped')

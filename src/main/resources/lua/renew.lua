@@ -8,7 +8,7 @@ end
 local now = now_ms()
 local until_ms = now + tonumber(ARGV[4])
 redis.call('ZADD', KEYS[1], 'XX', until_ms, ARGV[2])
-redis.call('HSET', jk, 'lease_until', until_ms)
+redis.call('HSET', jk, 'lease_until', until_ms, 'renewed', '1')
 if ARGV[5] and ARGV[5] ~= '' then redis.call('HSET', jk, 'gpu', ARGV[5]) end
 if ARGV[6] and ARGV[6] ~= '' then redis.call('HSET', jk, 'prompt_id', ARGV[6]) end
 return {1, cur[3] or '0'}

@@ -11,7 +11,8 @@ local seq = redis.call('INCR', KEYS[4])
 redis.call('PERSIST', jk)
 redis.call('PERSIST', ARGV[2] .. cur[2])
 redis.call('HSET', jk, 'state', 'queued', 'seq', seq, 'attempts', 0, 'stalls', 0, 'queued_at', now, 'updated_at', now)
-redis.call('HDEL', jk, 'finished_at', 'error_code', 'error_message', 'error_retryable', 'holder', 'lease_until', 'progress', 'result', 'result_info', 'gpu', 'cancel_requested', 'prompt_id')
+redis.call('HDEL', jk, 'finished_at', 'error_code', 'error_message', 'error_retryable', 'holder', 'lease_until', 'progress', 'result', 'result_info', 'gpu', 'cancel_requested', 'prompt_id',
+  'tg_delivered', 'tg_sending') -- the retried job's outcome is news: deliverers deliver it again
 redis.call('ZREM', KEYS[2], ARGV[4])
 redis.call('ZADD', KEYS[1], seq, ARGV[4])
 redis.call('ZADD', KEYS[3], 0, '0')

@@ -284,6 +284,11 @@ public final class ResultDeliveryVerticle extends VerticleBase {
       return out;
     }
     for (Response e : list) {
+      if (e == null || e.size() == 0 || e.get(0) == null) {
+        // Redis 6.2's XAUTOCLAIM answers nil for an entry trimmed from the stream (7.0 leaves it out); it is now
+        // ours and comes back with its id on our next history read, where it is acknowledged
+        continue;
+      }
       String id = e.get(0).toString();
       Response fields = e.size() > 1 ? e.get(1) : null;
       String jobId = null;

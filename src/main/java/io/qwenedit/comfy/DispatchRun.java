@@ -58,6 +58,9 @@ final class DispatchRun {
   private JsonObject graph;
   private int queuedBefore = -1;
   private Future<Integer> queueAhead = Future.succeededFuture(-1);
+  /** The output file announced by {@code executed}, fetched while ComfyUI finishes the prompt; used if history agrees. */
+  private String prefetchedKey;
+  private Future<HttpResponse<Buffer>> prefetched;
 
   DispatchRun(ComfyClient client, DispatchRequest request, DispatchListener listener, Workflow workflow, String promptId) {
     this.client = client;
@@ -291,9 +294,16 @@ final class DispatchRun {
       markSubmitted();
     }
     switch (type) {
-      case "execution_start", "execution_cached", "executed", "progress_state" -> {
+      case "execution_start", "execution_cached", "progress_state" -> {
         toRunning();
         activity();
+      }
+      case "executed" -> {
+        toRunning();
+        activity();
+        if (workflow.outputNode().equals(data.getString("node"))) {
+          prefetch(firstImage(data.getJsonObject("output")));
+        }
       }
       case "executing" -> {
         toRunning();
@@ -568,7 +578,12 @@ final class DispatchRun {
     String filename = image.getString("filename");
     String subfolder = image.getString("subfolder", "");
     String type = image.getString("type", "output");
-    http.send(HttpMethod.GET, "/view", Map.of("filename", filename, "subfolder", subfolder, "type", type), null, true)
+    java.util.function.Supplier<Future<HttpResponse<Buffer>>> fetch =
+        () -> http.send(HttpMethod.GET, "/view", Map.of("filename", filename, "subfolder", subfolder, "type", type), null, true);
+    // the early download is only a head start: if it failed (its connection died, say), fetch again
+    Future<HttpResponse<Buffer>> download = viewKey(image).equals(prefetchedKey) && prefetched != null
+        ? prefetched.recover(e -> fetch.get()) : fetch.get();
+    download
         .onSuccess(r -> {
           if (r.statusCode() == 404) {
             fail(ComfyException.retryable(ComfyErrors.OUTPUT_MISSING, "ComfyUI finished prompt " + promptId + " but its output "
@@ -588,6 +603,20 @@ final class DispatchRun {
           }
         })
         .onFailure(this::fail);
+  }
+
+  /** Starts downloading the output the moment ComfyUI announces it; the history still decides whether it is the result. */
+  private void prefetch(JsonObject image) {
+    if (image == null || prefetched != null || image.getString("filename") == null) {
+      return;
+    }
+    prefetchedKey = viewKey(image);
+    prefetched = http.send(HttpMethod.GET, "/view", Map.of("filename", image.getString("filename"),
+        "subfolder", image.getString("subfolder", ""), "type", image.getString("type", "output")), null, true);
+  }
+
+  private static String viewKey(JsonObject image) {
+    return image.getString("type", "output") + "/" + image.getString("subfolder", "") + "/" + image.getString("filename");
   }
 
   private JsonObject outputImage(JsonObject outputs) {

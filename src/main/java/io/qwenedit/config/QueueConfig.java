@@ -28,7 +28,7 @@ public record QueueConfig(
 
   static QueueConfig from(Settings s) {
     Duration block = s.seconds("WORKER_POLLING_INTERVAL", Duration.ofSeconds(5), Duration.ofMillis(100), Duration.ofSeconds(60));
-    Duration lease = s.seconds("JOB_LEASE_SECONDS", Duration.ofSeconds(60), Duration.ofSeconds(1), Duration.ofHours(2));
+    Duration lease = s.seconds("JOB_LEASE_SECONDS", Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofHours(2));
     Duration retryBase = s.seconds("JOB_RETRY_BASE", Duration.ofSeconds(5), Duration.ZERO, Duration.ofHours(1));
     Duration retryMax = s.seconds("JOB_RETRY_MAX", Duration.ofMinutes(5), Duration.ZERO, Duration.ofDays(1));
     if (retryMax.compareTo(retryBase) < 0) {

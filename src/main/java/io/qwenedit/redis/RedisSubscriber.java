@@ -39,6 +39,8 @@ public final class RedisSubscriber {
   private int failures;
   private boolean closed;
   private boolean subscribed;
+  private int pendingConfirmations;
+  private Promise<Void> confirmation;
 
   public RedisSubscriber(Vertx vertx, RedisConfig cfg, List<String> channels, BiConsumer<String, String> handler) {
     this.vertx = vertx;
@@ -72,20 +74,26 @@ public final class RedisSubscriber {
     }
     Redis c = RedisClients.create(vertx, cfg, 1, "subscriber");
     client = c;
-    return c.connect().compose(cn -> {
+    Promise<Void> confirmed = Promise.promise();
+    // Vert.x's connect includes a handshake with no time limit of its own: a peer that accepts and stays silent
+    // must not park the subscriber for ever.
+    return c.connect().timeout(cfg.connectTimeout().toMillis() + PING_TIMEOUT_MS, TimeUnit.MILLISECONDS).compose(cn -> {
       synchronized (this) {
         if (closed) {
           cn.close();
           return Future.failedFuture("subscriber closed");
         }
         conn = cn;
+        pendingConfirmations = channels.size();
+        confirmation = confirmed;
       }
       cn.handler(this::onMessage);
       cn.exceptionHandler(err -> lost(cn, err));
       cn.endHandler(v -> lost(cn, new IllegalStateException("connection ended")));
       Request sub = Request.cmd(Command.SUBSCRIBE);
       channels.forEach(sub::arg);
-      return cn.send(sub).timeout(PING_TIMEOUT_MS, TimeUnit.MILLISECONDS).<Void>mapEmpty();
+      // subscribed only once Redis confirmed every channel (a refusal, e.g. an ACL without the right, never confirms)
+      return cn.send(sub).compose(v -> confirmed.future()).timeout(PING_TIMEOUT_MS, TimeUnit.MILLISECONDS).<Void>mapEmpty();
     }).onSuccess(v -> {
       synchronized (this) {
         failures = 0;
@@ -103,7 +111,17 @@ public final class RedisSubscriber {
       return;
     }
     String kind = msg.get(0).toString();
-    if ("message".equals(kind)) {
+    if ("subscribe".equals(kind)) {
+      Promise<Void> done = null;
+      synchronized (this) {
+        if (--pendingConfirmations <= 0) {
+          done = confirmation;
+        }
+      }
+      if (done != null) {
+        done.tryComplete();
+      }
+    } else if ("message".equals(kind)) {
       try {
         handler.accept(msg.get(1).toString(), msg.get(2).toString());
       } catch (RuntimeException e) {

@@ -191,8 +191,12 @@ public final class ComfyDispatchVerticle extends SupervisedVerticle {
         renew(r, null).onComplete(ar -> progressed());
       }
     });
-    Future<DispatchResult> result = renew(r, promptId)
-        .compose(held -> held ? queue.image(job.getString("input")) : Future.failedFuture(new LeaseLost()))
+    // the prompt id is recorded and the input image read at the same time (two round trips become one)
+    Future<Boolean> recorded = renew(r, promptId);
+    Future<Buffer> input = queue.image(job.getString("input"));
+    Future<DispatchResult> result = Future.join(recorded, input)
+        .transform(ar -> !recorded.succeeded() || !recorded.result() ? Future.failedFuture(new LeaseLost())
+            : input.failed() ? Future.failedFuture(input.cause()) : Future.succeededFuture(input.result()))
         .compose(image -> {
           if (image == null) {
             return Future.failedFuture(ComfyException.permanent("input_missing",
@@ -309,7 +313,7 @@ public final class ComfyDispatchVerticle extends SupervisedVerticle {
     }
     outcome.onComplete(ar -> {
       recordMetrics(r, ar.succeeded() && ar.result() instanceof Outcome o && o.accepted() ? o.state() : null);
-      running.remove(r.id);
+      running.remove(r.id, r); // a later run of the same job (after a hand-back) is not this one
       r.cancel.tryComplete("done");
       progressed();
       vertx.eventBus().send(Addresses.ARBITER_RELEASE, new JsonObject().put("gpu", r.gpu).put("job", r.id), LOCAL);

@@ -49,6 +49,7 @@ public final class HeartbeatVerticle extends SupervisedVerticle {
   private volatile long lastRedisOkAt;
   private volatile String redisProblem = "not probed yet";
   private boolean beating;
+  private String host = "unknown";
 
   public HeartbeatVerticle(Config config, List<Gpu> gpus, WorkflowCatalog workflows, long startedAt) {
     super(config.worker().testSwitches());
@@ -87,9 +88,12 @@ public final class HeartbeatVerticle extends SupervisedVerticle {
       p.complete(lastRedisOkAt > 0 && age < 3 * interval() + config.redis().commandTimeout().toMillis()
           ? Status.OK(d) : Status.KO(d.put("problem", redisProblem)));
     });
-    timer = vertx.setPeriodic(interval(), t -> beat());
-    vertx.runOnContext(v -> beat());
-    return Future.succeededFuture();
+    // a host-name lookup may wait on DNS: once, on a worker thread, never on the event loop at every beat
+    return vertx.executeBlocking(HeartbeatVerticle::lookUpHost).onSuccess(h -> {
+      host = h;
+      timer = vertx.setPeriodic(interval(), t -> beat());
+      beat();
+    });
   }
 
   @Override
@@ -148,7 +152,7 @@ public final class HeartbeatVerticle extends SupervisedVerticle {
     return Future.join(gpusState, jobsState, supervisorState).compose(v -> {
       Health health = Health.of(vertx);
       JsonObject entry = new JsonObject()
-          .put("host", host())
+          .put("host", host)
           .put("pid", ProcessHandle.current().pid())
           .put("version", Main.VERSION)
           .put("started_at", startedAt)
@@ -164,7 +168,7 @@ public final class HeartbeatVerticle extends SupervisedVerticle {
     }).otherwiseEmpty();
   }
 
-  private static String host() {
+  private static String lookUpHost() {
     try {
       return java.net.InetAddress.getLocalHost().getHostName();
     } catch (Exception e) {

@@ -33,6 +33,8 @@ public final class QueuePollerVerticle extends SupervisedVerticle {
   private JobWaiter waiter;
   private boolean stopped;
   private boolean closing;
+  private Future<List<Claimed>> inFlight = Future.succeededFuture(List.of());
+  private final List<Future<?>> handBack = new java.util.ArrayList<>();
   private boolean looping;
   private boolean waitingForSlot;
   private boolean inWait;
@@ -88,8 +90,15 @@ public final class QueuePollerVerticle extends SupervisedVerticle {
     consume(Addresses.POLLER_STATE, msg -> msg.reply(detail().put("last_cycle_at", lastCycleAt)));
     Health.of(vertx).readiness().register("worker/poller", 1000, p -> {
       JsonObject d = detail();
-      boolean ok = waiter != null && !waiter.degraded();
-      p.complete(ok ? Status.OK(d) : Status.KO(d.put("problem", "Redis: " + waiter.lastError())));
+      long due = progressDueWithinMs();
+      long age = System.currentTimeMillis() - lastCycleAt;
+      if (waiter.degraded()) {
+        p.complete(Status.KO(d.put("problem", "Redis: " + waiter.lastError())));
+      } else if (due >= 0 && age > due) {
+        p.complete(Status.KO(d.put("problem", "no wait cycle for " + age + " ms (due within " + due + " ms)")));
+      } else {
+        p.complete(Status.OK(d));
+      }
     });
     // The waiter turns even while Redis is down (it retries); a loop that stopped turning is what the supervisor
     // must see.
@@ -110,7 +119,11 @@ public final class QueuePollerVerticle extends SupervisedVerticle {
     closing = true;
     vertx.cancelTimer(watchTimer);
     Health.of(vertx).readiness().unregister("worker/poller");
-    return waiter.close().eventually(() -> redis.close());
+    // closing the waiter ends a parked wait; a claim already sent still answers, and what it brings is handed back
+    return waiter.close()
+        .transform(v -> inFlight.transform(x -> Future.join(handBack)).timeout(config.redis().commandTimeout().toMillis(),
+            java.util.concurrent.TimeUnit.MILLISECONDS))
+        .eventually(() -> redis.close());
   }
 
   private void loop() {
@@ -133,14 +146,19 @@ public final class QueuePollerVerticle extends SupervisedVerticle {
             return; // woken by ARBITER_CHANGED
           }
           inWait = true;
-          waiter.next(slots.size()).onComplete(ar -> {
+          inFlight = waiter.next(slots.size());
+          inFlight.onComplete(ar -> {
             inWait = false;
             looping = false;
             if (stalled()) {
               return; // test switch: this instance's future is never continued
             }
             if (closing) {
-              return; // undeployed while waiting: the arbiter is going too; nothing to hand out or give back
+              // undeployed while a claim was on its way: hand what it brought straight back (fenced, not counted)
+              if (ar.succeeded()) {
+                ar.result().forEach(c -> handBack.add(queue.release(c.id(), c.fence(), "poller restarting")));
+              }
+              return;
             }
             lastCycleAt = System.currentTimeMillis();
             progressed();

@@ -122,6 +122,24 @@ class BotDeliveryTest {
     assertTrue(mark.endsWith("|sent"), mark);
   }
 
+  @Test
+  void aDeadLetterRetriedByAnOperatorIsDeliveredWhenItSucceeds() {
+    bot = BotHarness.start(REDIS.url(), telegram);
+    JobQueue q = bot.queue();
+    telegram.user(4003, "Cid", "en");
+    JsonObject source = new JsonObject().put("kind", "telegram").put("bot", String.valueOf(TelegramStub.BOT_ID))
+        .put("chat", 4003).put("user", 4003).put("lang", "en");
+    String id = await(q.enqueue(NewJob.of("retried", Images.png(64, 64)).withSource(source))).id();
+    Claimed first = await(q.claim("w", 1)).jobs().get(0);
+    await(q.deadLetter(id, first.fence(), "comfy_unreachable", "ComfyUI was down"));
+    Await.until("the failure is told", WAIT, () -> !telegram.botMessages(4003).isEmpty());
+    Await.until("acknowledged", WAIT, () -> pending(bot) == 0);
+    assertTrue(await(q.retryDead(id)).accepted());
+    Claimed second = await(q.claim("w", 1)).jobs().get(0);
+    await(q.complete(id, second.fence(), Images.png(80, 60), new JsonObject()));
+    Await.until("the result of the retried job is delivered", WAIT, () -> photos(4003) == 1);
+  }
+
   /** Queues a Telegram job straight into the queue and runs it to success, as a worker would. */
   private static String finishedTelegramJob(JobQueue q, long chat, String prompt) {
     JsonObject source = new JsonObject().put("kind", "telegram").put("bot", String.valueOf(TelegramStub.BOT_ID))

@@ -62,6 +62,13 @@ class JobQueueTest {
     return c.jobs().get(0);
   }
 
+  /** Claims one job and confirms it the way a worker does (its first renewal), so abandoning it is a real stall. */
+  private static Claimed claimAndStart(JobQueue q, String holder) {
+    Claimed c = claimOne(q, holder);
+    assertTrue(await(q.renew(c.id(), c.fence(), null, null)).held());
+    return c;
+  }
+
   private String hget(JobQueue q, String id, String field) {
     var r = await(q.redis().send(Command.HGET, q.keys().job(id), field));
     return r == null ? null : r.toString();
@@ -134,7 +141,7 @@ class JobQueueTest {
   void expiredLeaseIsReapedAndTheJobComesBack(Vertx vertx) {
     JobQueue q = queue(vertx, "JOB_LEASE_SECONDS", "1");
     String id = await(q.enqueue(edit("x"))).id();
-    claimOne(q, "doomed");
+    claimAndStart(q, "doomed");
     assertEquals(0, await(q.reap()).requeued().size(), "a live lease is left alone");
     sleep(1200);
     var reaped = await(q.reap());
@@ -146,10 +153,27 @@ class JobQueueTest {
   }
 
   @Test
+  void aClaimWhoseReplyWasLostIsNotCountedAsAStallNorAnAttempt(Vertx vertx) {
+    JobQueue q = queue(vertx, "JOB_LEASE_SECONDS", "1", "JOB_MAX_STALLS", "1", "JOB_MAX_ATTEMPTS", "1");
+    String id = await(q.enqueue(edit("x"))).id();
+    for (int i = 0; i < 3; i++) {
+      claimOne(q, "never-heard-the-reply"); // the claim ran, its reply never reached the worker: no renewal follows
+      sleep(1100);
+      assertEquals(List.of(id), await(q.reap()).requeued());
+      Job j = await(q.get(id));
+      assertEquals(JobState.QUEUED, j.state());
+      assertEquals(0, j.attempts());
+      assertEquals(0, j.stalls());
+    }
+    Claimed c = claimAndStart(q, "w");
+    assertTrue(await(q.complete(id, c.fence(), Images.png(4, 4), null)).accepted());
+  }
+
+  @Test
   void staleHolderCannotChangeAJobSomeoneElseNowHolds(Vertx vertx) {
     JobQueue q = queue(vertx, "JOB_LEASE_SECONDS", "1");
     String id = await(q.enqueue(edit("x"))).id();
-    Claimed old = claimOne(q, "slow-worker");
+    Claimed old = claimAndStart(q, "slow-worker");
     sleep(1200);
     await(q.reap());
     Claimed fresh = claimOne(q, "new-worker");
@@ -231,10 +255,10 @@ class JobQueueTest {
   void jobThatKeepsKillingItsWorkerIsDeadLetteredAfterTooManyLeaseExpiries(Vertx vertx) {
     JobQueue q = queue(vertx, "JOB_LEASE_SECONDS", "1", "JOB_MAX_STALLS", "2", "JOB_MAX_ATTEMPTS", "5");
     String id = await(q.enqueue(edit("x"))).id();
-    claimOne(q, "victim-1");
+    claimAndStart(q, "victim-1");
     sleep(1100);
     assertEquals(List.of(id), await(q.reap()).requeued());
-    claimOne(q, "victim-2");
+    claimAndStart(q, "victim-2");
     sleep(1100);
     var second = await(q.reap());
     assertEquals(List.of(id), second.dead());
@@ -248,7 +272,7 @@ class JobQueueTest {
   void consumerThatDiesBetweenClaimAndCompletionLosesNothingAndTheJobCompletesOnce(Vertx vertx) {
     JobQueue q = queue(vertx, "JOB_LEASE_SECONDS", "1");
     String id = await(q.enqueue(edit("x"))).id();
-    claimOne(q, "crashed"); // and never heard from again
+    claimAndStart(q, "crashed"); // and never heard from again
     sleep(1100);
     await(q.reap());
     Claimed c = claimOne(q, "survivor");

@@ -49,6 +49,39 @@ class RedisSubscriberTest {
   }
 
   @Test
+  void aPeerThatAcceptsButNeverAnswersFailsTheStartAndIsRetriedInTheBackground(Vertx vertx) throws Exception {
+    java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
+    try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      List<java.net.Socket> held = new CopyOnWriteArrayList<>();
+      Thread acceptor = new Thread(() -> {
+        while (!silent.isClosed()) {
+          try {
+            held.add(silent.accept()); // reads nothing, answers nothing, closes nothing
+            accepted.incrementAndGet();
+          } catch (java.io.IOException e) {
+            return;
+          }
+        }
+      });
+      acceptor.setDaemon(true);
+      acceptor.start();
+      Config cfg = TestConfigs.config("redis://127.0.0.1:" + silent.getLocalPort() + "/0", "REDIS_CONNECT_TIMEOUT", "500ms");
+      RedisSubscriber sub = new RedisSubscriber(vertx, cfg.redis(), List.of("chan"), (c, m) -> { });
+      long t0 = System.nanoTime();
+      Throwable err = io.qwenedit.testing.Await.failure(sub.start());
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertTrue(ms < 10_000, "gave up after " + ms + " ms: " + err);
+      sub.startInBackground();
+      Await.until("it keeps trying", Duration.ofSeconds(20), () -> accepted.get() >= 3);
+      assertTrue(!sub.subscribed());
+      await(sub.close());
+      for (java.net.Socket s : held) {
+        s.close();
+      }
+    }
+  }
+
+  @Test
   void silentlyDeadSubscriptionIsDetectedAndReplaced(Vertx vertx) throws Exception {
     TcpProxy proxy = new TcpProxy(REDIS.port());
     Config direct = TestConfigs.config(REDIS.url());
