@@ -62,6 +62,21 @@ class SettingsDocumentedTest {
   }
 
   @Test
+  void theEnvExampleShowsTheShippedDefaults() throws Exception {
+    JsonObject json = new JsonObject(Files.readString(Path.of("conf/config.json")));
+    Matcher m = Pattern.compile("^#([A-Z][A-Z0-9_]*)=(.*)$", Pattern.MULTILINE).matcher(Files.readString(Path.of("conf/.env.example")));
+    List<String> problems = new ArrayList<>();
+    while (m.find()) {
+      Object shipped = json.getValue(m.group(1));
+      String expected = shipped == null ? "" : String.valueOf(shipped);
+      if (!expected.equals(m.group(2))) {
+        problems.add(m.group(1) + " is " + m.group(2) + " in conf/.env.example but " + expected + " in conf/config.json");
+      }
+    }
+    assertEquals(List.of(), problems);
+  }
+
+  @Test
   void theEnvExampleChangesNothingUntilALineIsUncommented() throws Exception {
     Map<String, String> values = DotEnv.read(Path.of("conf/.env.example"));
     assertEquals(Map.of(), values, "every setting line is commented out");
