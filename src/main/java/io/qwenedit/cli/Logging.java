@@ -68,8 +68,12 @@ public final class Logging {
       console.setName("CONSOLE");
       console.setEncoder(encoder(ctx, true));
       console.start();
+      var previous = root.getAppender("CONSOLE");
       root.detachAppender("CONSOLE");
       root.addAppender(console);
+      if (previous != null) {
+        previous.stop();
+      }
     }
     if (!log.toFile()) {
       return null;
