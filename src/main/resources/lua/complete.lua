@@ -7,14 +7,14 @@ local job_prefix, img_prefix, channel, id, fence = ARGV[1], ARGV[2], ARGV[3], AR
 local retention = tonumber(ARGV[9])
 local image_retention = tonumber(ARGV[11])
 local jk = job_prefix .. id
-local cur = redis.call('HMGET', jk, 'state', 'fence', 'attempts', 'holder', 'started_at', 'attempt_log', 'input', 'error_code')
+local cur = redis.call('HMGET', jk, 'state', 'fence', 'attempts', 'holder', 'started_at', 'attempt_log', 'input', 'error_code', 'gpu')
 if cur[1] ~= 'running' or cur[2] ~= fence then
   return {0, cur[1] or 'missing'}
 end
 local now = now_ms()
 redis.call('SET', img_prefix .. ARGV[6], ARGV[7], 'PX', image_retention)
 if cur[7] then redis.call('PEXPIRE', img_prefix .. cur[7], image_retention) end
-local log = with_encoded(cur[6], success_entry(cur[3], cur[4], cur[5], now))
+local log = with_encoded(cur[6], success_entry(cur[3], cur[4], cur[9], cur[5], now))
 redis.call('HSET', jk, 'state', 'succeeded', 'finished_at', now, 'updated_at', now, 'result', ARGV[6],
   'result_info', ARGV[8], 'attempt_log', log)
 if cur[8] then

@@ -13,13 +13,13 @@ local a = {job_prefix = ARGV[1], img_prefix = ARGV[2], channel = ARGV[3], retent
 local id, fence, mode, code, message = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local delay, max_attempts = tonumber(ARGV[9]), tonumber(ARGV[10])
 local jk = a.job_prefix .. id
-local cur = redis.call('HMGET', jk, 'state', 'fence', 'attempts', 'holder', 'started_at', 'cancel_requested')
+local cur = redis.call('HMGET', jk, 'state', 'fence', 'attempts', 'holder', 'started_at', 'cancel_requested', 'gpu')
 if cur[1] ~= 'running' or cur[2] ~= fence then
   return {0, cur[1] or 'missing'}
 end
 local now = now_ms()
 local attempts = tonumber(cur[3]) or 0
-log_attempt(jk, {attempt = attempts, holder = cur[4], started_at = tonumber(cur[5]), ended_at = now,
+log_attempt(jk, {attempt = attempts, holder = cur[4], gpu = cur[7] or nil, started_at = tonumber(cur[5]), ended_at = now,
   outcome = mode == 'auto' and 'error' or mode, code = code, message = message})
 redis.call('HSET', jk, 'error_retryable', mode == 'auto' and '1' or '0')
 

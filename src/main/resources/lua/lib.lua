@@ -31,8 +31,9 @@ local function with_attempt(raw, entry)
 end
 
 -- The attempt log entry of a success, as JSON text built without a table walk (the hot path).
-local function success_entry(attempt, holder, started_at, ended_at)
-  return '{"attempt":' .. (attempt or 'null') .. ',"holder":' .. cjson.encode(holder or '') .. ',"started_at":'
+local function success_entry(attempt, holder, gpu, started_at, ended_at)
+  return '{"attempt":' .. (attempt or 'null') .. ',"holder":' .. cjson.encode(holder or '')
+    .. (gpu and (',"gpu":' .. cjson.encode(gpu)) or '') .. ',"started_at":'
     .. (started_at or 'null') .. ',"ended_at":' .. string.format('%d', ended_at) .. ',"outcome":"succeeded"}'
 end
 

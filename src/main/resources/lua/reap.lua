@@ -17,7 +17,7 @@ local promoted = promote_due(k.delayed, k.wait, a.job_prefix, now)
 local expired = redis.call('ZRANGEBYSCORE', k.active, '-inf', now, 'LIMIT', 0, limit)
 for _, id in ipairs(expired) do
   local jk = a.job_prefix .. id
-  local cur = redis.call('HMGET', jk, 'state', 'seq', 'attempts', 'holder', 'started_at', 'cancel_requested', 'renewed')
+  local cur = redis.call('HMGET', jk, 'state', 'seq', 'attempts', 'holder', 'started_at', 'cancel_requested', 'renewed', 'gpu')
   if cur[1] ~= 'running' then
     redis.call('ZREM', k.active, id)
   elseif cur[7] == '0' and cur[6] ~= '1' then
@@ -33,7 +33,7 @@ for _, id in ipairs(expired) do
   else
     local stalls = redis.call('HINCRBY', jk, 'stalls', 1)
     local attempts = tonumber(cur[3]) or 0
-    log_attempt(jk, {attempt = attempts, holder = cur[4], started_at = tonumber(cur[5]), ended_at = now,
+    log_attempt(jk, {attempt = attempts, holder = cur[4], gpu = cur[8] or nil, started_at = tonumber(cur[5]), ended_at = now,
       outcome = 'lease_expired', code = 'lease_expired',
       message = 'Worker ' .. (cur[4] or '?') .. ' stopped renewing its lease'})
     incr_stat(k.stats, 'reaped')

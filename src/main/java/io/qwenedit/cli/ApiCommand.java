@@ -60,7 +60,7 @@ final class ApiCommand implements Command {
   public int run(Args args, CliContext ctx) throws Exception {
     args.noMorePositional(0);
     Config config = ctx.config();
-    Logging.level(config.worker().logLevel());
+    Logging.service(name(), config.log(), config.worker().logLevel(), ctx.err());
     Vertx vertx = Meters.vertxWithMetrics(new VertxOptions());
     try {
       ApiRole.deploy(vertx, config).await(30, TimeUnit.SECONDS);
@@ -73,10 +73,11 @@ final class ApiCommand implements Command {
       close(vertx);
       return ExitCodes.USAGE;
     }
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+    Shutdown.onSignal(() -> {
       LOG.info("stopping the API");
-      close(vertx);
-    }, "api-shutdown"));
+      // closed from the signal's own thread: a continuation on the closing event loop would never run
+      vertx.close().await(15, TimeUnit.SECONDS);
+    });
     return ExitCodes.OK;
   }
 

@@ -55,7 +55,7 @@ final class BotCommand implements Command {
     args.noMorePositional(0);
     Config config = ctx.config();
     config.bot().requireToken(); // a missing or malformed token: one line, exit 2, before anything starts
-    Logging.level(config.worker().logLevel());
+    Logging.service(name(), config.log(), config.worker().logLevel(), ctx.err());
     Vertx vertx = Meters.vertxWithMetrics(new VertxOptions());
     String id;
     try {

@@ -10,6 +10,7 @@ import java.util.Map;
 public final class CliContext {
   private final PrintStream out;
   private final PrintStream err;
+  private final java.io.InputStream in;
   private final Map<String, String> env;
   private final Path workDir;
   private final Path configFile;
@@ -17,6 +18,12 @@ public final class CliContext {
   private Config config;
 
   public CliContext(PrintStream out, PrintStream err, Map<String, String> env, Path workDir, Path configFile, boolean terminal) {
+    this(out, err, System.in, env, workDir, configFile, terminal);
+  }
+
+  public CliContext(PrintStream out, PrintStream err, java.io.InputStream in, Map<String, String> env, Path workDir, Path configFile,
+      boolean terminal) {
+    this.in = in;
     this.out = out;
     this.err = err;
     this.env = env;
@@ -31,6 +38,16 @@ public final class CliContext {
 
   public PrintStream err() {
     return err;
+  }
+
+  /** Where a confirmation ("y/N") is read from. */
+  public java.io.InputStream in() {
+    return in;
+  }
+
+  /** The file given with --config, or null. */
+  public Path configFile() {
+    return configFile;
   }
 
   public Map<String, String> env() {

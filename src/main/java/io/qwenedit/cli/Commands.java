@@ -11,9 +11,12 @@ public final class Commands {
       new Entry(new SubmitCommand(), false),
       new Entry(new StatusCommand(), false),
       new Entry(new JobsCommand(), false),
+      new Entry(new DoctorCommand(), false),
       new Entry(new io.qwenedit.worker.WorkerCommand(), true),
       new Entry(new ApiCommand(), true),
       new Entry(new BotCommand(), true),
+      new Entry(new AllCommand(), true),
+      new Entry(new DemoCommand(), true),
       new Entry(new EmulatorCommand(), true));
 
   private Commands() {}

@@ -2,6 +2,7 @@ package io.qwenedit.cli;
 
 import io.qwenedit.config.ConfigException;
 import io.qwenedit.redis.RedisUnavailableException;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,7 +21,7 @@ public final class Main {
     String name = args.isEmpty() ? "" : args.get(0);
     Commands.Entry entry = Commands.find(name);
     Logging.prepare(entry != null && entry.service());
-    int code = run(args, System.out, System.err, System.getenv(), Path.of("").toAbsolutePath(), System.console() != null);
+    int code = run(args, System.out, System.err, System.in, System.getenv(), Path.of("").toAbsolutePath(), System.console() != null);
     if (code != ExitCodes.OK || entry == null || !entry.service()) {
       System.exit(code);
     }
@@ -28,6 +29,12 @@ public final class Main {
 
   /** Runs a command line; never throws, never calls System.exit (tests call this directly). */
   public static int run(List<String> argv, PrintStream out, PrintStream err, Map<String, String> env, Path workDir, boolean terminal) {
+    return run(argv, out, err, InputStream.nullInputStream(), env, workDir, terminal);
+  }
+
+  /** The same, with the stream a confirmation prompt reads from. */
+  public static int run(List<String> argv, PrintStream out, PrintStream err, InputStream in, Map<String, String> env, Path workDir,
+      boolean terminal) {
     List<String> args = new ArrayList<>(argv);
     Path configFile = null;
     int at = args.indexOf("--config");
@@ -59,7 +66,7 @@ public final class Main {
       return ExitCodes.USAGE;
     }
     Command cmd = entry.command();
-    CliContext ctx = new CliContext(out, err, env, workDir, configFile, terminal);
+    CliContext ctx = new CliContext(out, err, in, env, workDir, configFile, terminal);
     try {
       Args parsed = Args.parse(cmd.name(), args.subList(1, args.size()), cmd.valuedOptions(), withHelp(cmd));
       if (parsed.flag("help")) {

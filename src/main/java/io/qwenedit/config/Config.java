@@ -7,7 +7,7 @@ import java.util.List;
  * each role's and verticle's settings.
  */
 public record Config(RedisConfig redis, QueueConfig queue, WorkerConfig worker, ComfyConfig comfy, ApiConfig api,
-                     HealthConfig health, BotConfig bot, List<String> warnings) {
+                     HealthConfig health, BotConfig bot, LogConfig log, List<String> warnings) {
 
   /** Builds and validates every section; throws {@link ConfigException} on the first bad value. */
   public static Config from(Settings s) {
@@ -18,19 +18,20 @@ public record Config(RedisConfig redis, QueueConfig queue, WorkerConfig worker, 
     ApiConfig api = ApiConfig.from(s);
     HealthConfig health = HealthConfig.from(s);
     BotConfig bot = BotConfig.from(s);
+    LogConfig log = LogConfig.from(s);
     List<String> warnings = s.unusedFileKeys().stream().map(k -> "Unknown setting " + k + " is ignored").toList();
-    return new Config(redis, queue, worker, comfy, api, health, bot, warnings);
+    return new Config(redis, queue, worker, comfy, api, health, bot, log, warnings);
   }
 
   public Config withRedis(RedisConfig r) {
-    return new Config(r, queue, worker, comfy, api, health, bot, warnings);
+    return new Config(r, queue, worker, comfy, api, health, bot, log, warnings);
   }
 
   public Config withQueue(QueueConfig q) {
-    return new Config(redis, q, worker, comfy, api, health, bot, warnings);
+    return new Config(redis, q, worker, comfy, api, health, bot, log, warnings);
   }
 
   public Config withBot(BotConfig b) {
-    return new Config(redis, queue, worker, comfy, api, health, b, warnings);
+    return new Config(redis, queue, worker, comfy, api, health, b, log, warnings);
   }
 }

@@ -268,6 +268,13 @@ public final class Settings {
     return out;
   }
 
+  /** The same settings without {@code name}: its reader then falls back to its default (for diagnostics). */
+  public Settings without(String name) {
+    Map<String, Value> copy = new LinkedHashMap<>(values);
+    copy.remove(name);
+    return new Settings(copy);
+  }
+
   /** Names of every setting that has a value, sorted (for diagnostics). */
   public Set<String> names() {
     return new TreeSet<>(values.keySet());

@@ -48,6 +48,8 @@ public final class JobQueue {
   private static final LuaScript REAP = LuaScript.load("reap");
   private static final LuaScript CANCEL = LuaScript.load("cancel");
   private static final LuaScript RETRY_DEAD = LuaScript.load("retry_dead");
+  private static final LuaScript PURGE_DEAD = LuaScript.load("purge_dead");
+  private static final int PURGE_BATCH = 500;
 
   private final RedisCommands redis;
   private final QueueConfig cfg;
@@ -427,6 +429,27 @@ public final class JobQueue {
       List<Future<Outcome>> all = strings(r).stream().map(this::retryDead).toList();
       return Future.all(all).map(cf -> (int) all.stream().filter(f -> f.result().accepted()).count());
     });
+  }
+
+  /** How many jobs are in the dead-letter set. */
+  public Future<Long> deadCount() {
+    return redis.send(Command.ZCARD, keys.dead()).map(Response::toLong);
+  }
+
+  /**
+   * Deletes every dead-lettered job for good (record, images, idempotency key), {@value #PURGE_BATCH} per script call
+   * so Redis is never blocked for long; returns how many were deleted. A job retried meanwhile is left alone.
+   */
+  public Future<Integer> purgeDead() {
+    return purgeDead(0);
+  }
+
+  private Future<Integer> purgeDead(int soFar) {
+    return redis.eval(PURGE_DEAD, List.of(keys.dead()), List.of(keys.jobPrefix(), keys.imagePrefix(), keys.idempotency(""), PURGE_BATCH))
+        .compose(r -> {
+          int total = soFar + r.get(0).toInteger();
+          return r.get(1).toInteger() < PURGE_BATCH ? Future.succeededFuture(total) : purgeDead(total);
+        });
   }
 
   /** Everything {@code status} shows, in two round trips. */

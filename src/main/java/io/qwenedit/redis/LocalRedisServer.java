@@ -58,12 +58,18 @@ public final class LocalRedisServer implements AutoCloseable {
   public static LocalRedisServer start(int port, List<String> extraArgs) {
     Path bin = findBinary();
     if (bin == null) {
-      throw new IllegalStateException("No redis-server found: install it (Debian: apt-get install -y redis-server) "
-          + "or point REDIS_SERVER_BIN at one");
+      throw new IllegalStateException("No redis-server found and none bundled for " + System.getProperty("os.name") + "/"
+          + System.getProperty("os.arch") + ": install one (Debian: apt-get install -y redis-server) or point "
+          + "REDIS_SERVER_BIN at one");
     }
+    return start(bin, port, extraArgs);
+  }
+
+  /** Starts {@code binary} (a redis-server executable) on {@code port} with a fresh data directory. */
+  public static LocalRedisServer start(Path binary, int port, List<String> extraArgs) {
     try {
       Path dir = Files.createTempDirectory("qwenedit-redis-");
-      LocalRedisServer s = new LocalRedisServer(bin, port, dir, true, extraArgs);
+      LocalRedisServer s = new LocalRedisServer(binary, port, dir, true, extraArgs);
       s.launch();
       return s;
     } catch (IOException e) {
@@ -71,8 +77,17 @@ public final class LocalRedisServer implements AutoCloseable {
     }
   }
 
-  /** redis-server from REDIS_SERVER_BIN, the PATH, or the usual places; null if none. */
+  /**
+   * redis-server from REDIS_SERVER_BIN, the PATH, or the usual places; else the binary bundled in the jar (the
+   * embedded-redis artifact: Redis 6.2 for Linux and macOS, 5.0 for Windows); null if there is none for this platform.
+   */
   public static Path findBinary() {
+    Path installed = installedBinary();
+    return installed != null ? installed : bundledBinary();
+  }
+
+  /** A redis-server installed on this machine (REDIS_SERVER_BIN, the PATH, /usr/bin, /usr/local/bin), or null. */
+  public static Path installedBinary() {
     String env = System.getenv("REDIS_SERVER_BIN");
     if (env != null && !env.isBlank() && Files.isExecutable(Path.of(env))) {
       return Path.of(env);
@@ -81,13 +96,81 @@ public final class LocalRedisServer implements AutoCloseable {
     List<Path> candidates = new ArrayList<>();
     if (path != null) {
       for (String p : path.split(java.io.File.pathSeparator)) {
-        candidates.add(Path.of(p, "redis-server"));
-        candidates.add(Path.of(p, "redis-server.exe"));
+        if (!p.isBlank()) {
+          candidates.add(Path.of(p, "redis-server"));
+          candidates.add(Path.of(p, "redis-server.exe"));
+        }
       }
     }
     candidates.add(Path.of("/usr/bin/redis-server"));
     candidates.add(Path.of("/usr/local/bin/redis-server"));
-    return candidates.stream().filter(Files::isExecutable).findFirst().orElse(null);
+    return candidates.stream().filter(p -> Files.isRegularFile(p) && Files.isExecutable(p)).findFirst().orElse(null);
+  }
+
+  /**
+   * The redis-server bundled for this platform, copied once out of the jar into the temp directory (reused while
+   * its size matches); null when none is bundled for this OS and architecture.
+   */
+  public static synchronized Path bundledBinary() {
+    String resource = bundledResource(System.getProperty("os.name", ""), System.getProperty("os.arch", ""));
+    if (resource == null) {
+      return null;
+    }
+    try (InputStream in = LocalRedisServer.class.getClassLoader().getResourceAsStream(resource)) {
+      if (in == null) {
+        return null;
+      }
+      byte[] bytes = in.readAllBytes();
+      Path dir = Path.of(System.getProperty("java.io.tmpdir"), "qwenedit-redis-bin");
+      Files.createDirectories(dir);
+      Path target = dir.resolve(resource);
+      if (Files.isRegularFile(target) && Files.size(target) == bytes.length && Files.isExecutable(target)) {
+        return target;
+      }
+      // Written aside and moved into place, so two processes extracting at once never run a half-written file.
+      Path tmp = Files.createTempFile(dir, resource, ".part");
+      Files.write(tmp, bytes);
+      tmp.toFile().setExecutable(true, false);
+      Files.move(tmp, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      return target;
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot copy the bundled redis-server out of the jar: " + e.getMessage(), e);
+    }
+  }
+
+  /** Name of the bundled binary for an OS and architecture (as Java reports them), or null. */
+  static String bundledResource(String osName, String osArch) {
+    String os = osName.toLowerCase(java.util.Locale.ROOT);
+    String arch = osArch.toLowerCase(java.util.Locale.ROOT);
+    boolean x64 = arch.equals("amd64") || arch.equals("x86_64");
+    boolean arm64 = arch.equals("aarch64") || arch.equals("arm64");
+    if (os.contains("win")) {
+      return x64 ? "redis-server-5.0.14.1-windows-amd64.exe" : null;
+    }
+    if (os.contains("mac") || os.contains("darwin")) {
+      return x64 ? "redis-server-6.2.6-v5-darwin-amd64" : arm64 ? "redis-server-6.2.6-v5-darwin-arm64" : null;
+    }
+    if (os.contains("linux")) {
+      if (x64) {
+        return "redis-server-6.2.6-v5-linux-amd64";
+      }
+      if (arm64) {
+        return "redis-server-6.2.7-linux-arm64";
+      }
+      return arch.matches("i[3-6]86|x86") ? "redis-server-6.2.7-linux-386" : null;
+    }
+    return null;
+  }
+
+  /** True when nothing listens on this loopback port (it can be bound now). */
+  public static boolean portFree(int port) {
+    try (ServerSocket s = new ServerSocket()) {
+      s.setReuseAddress(true);
+      s.bind(new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port));
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   public static int freePort() {
@@ -152,6 +235,11 @@ public final class LocalRedisServer implements AutoCloseable {
 
   public Path dataDir() {
     return dir;
+  }
+
+  /** The redis-server executable this instance runs. */
+  public Path binary() {
+    return binary;
   }
 
   public synchronized boolean isRunning() {

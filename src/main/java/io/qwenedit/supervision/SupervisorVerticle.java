@@ -68,6 +68,8 @@ public final class SupervisorVerticle extends VerticleBase {
     }
   }
 
+  private static final String NOT_YET_CHECKED = "deployed, not yet checked";
+
   private final List<Child> children;
   private final Options options;
   private final Map<String, State> states = new LinkedHashMap<>();
@@ -88,6 +90,7 @@ public final class SupervisorVerticle extends VerticleBase {
       chain = chain.compose(v -> deploy(s)).mapEmpty();
       Health.of(vertx).readiness().register("supervisor/" + s.child.name(), 1000, p -> p.complete(status(s)));
     }
+    vertx.eventBus().localConsumer(Addresses.SUPERVISOR_STATE, msg -> msg.reply(new JsonObject().put("verticles", describe())));
     vertx.eventBus().localConsumer(Addresses.SUPERVISOR_STOP, msg -> {
       stopping = true; // an orderly shutdown is about to undeploy everything: no more redeploys
       msg.reply(null);
@@ -116,7 +119,7 @@ public final class SupervisorVerticle extends VerticleBase {
       s.deploymentId = id;
       s.startedAt = System.currentTimeMillis();
       s.missed = 0;
-      s.lastProblem = "deployed, not yet checked"; // ready once it has answered a ping
+      s.lastProblem = NOT_YET_CHECKED; // ready once it has answered a ping
       LOG.info("verticle {} deployed", s.child.name());
     }).onFailure(err -> LOG.error("verticle {} failed to deploy: {}", s.child.name(), err.getMessage()));
   }
@@ -224,11 +227,13 @@ public final class SupervisorVerticle extends VerticleBase {
     });
   }
 
-  /** For the health endpoint and status: every child's state. */
+  /** For the health endpoint and status: every child's state (ok, starting: deployed but not yet pinged, or ko). */
   public JsonArray describe() {
     JsonArray out = new JsonArray();
-    states.values().forEach(s -> out.add(new JsonObject().put("name", s.child.name()).put("status", status(s).isOk() ? "ok" : "ko")
-        .put("redeploys", s.redeploys).put("problem", s.lastProblem)));
+    states.values().forEach(s -> {
+      String status = status(s).isOk() ? "ok" : NOT_YET_CHECKED.equals(s.lastProblem) && !s.redeploying ? "starting" : "ko";
+      out.add(new JsonObject().put("name", s.child.name()).put("status", status).put("redeploys", s.redeploys).put("problem", s.lastProblem));
+    });
     return out;
   }
 }

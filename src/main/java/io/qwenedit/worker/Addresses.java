@@ -29,6 +29,8 @@ public final class Addresses {
   public static final String POLLER_STOP = P + "poller.stop";
   /** request → {}: the supervisor stops redeploying (an orderly shutdown follows). */
   public static final String SUPERVISOR_STOP = P + "supervisor.stop";
+  /** request → {verticles:[{name,status: ok|ko,redeploys,problem}]}: the supervisor's view (for the registry entry). */
+  public static final String SUPERVISOR_STATE = P + "supervisor.state";
   /** request → {last_cycle_at, ...}: the poller's view (for health). */
   public static final String POLLER_STATE = P + "poller.state";
 

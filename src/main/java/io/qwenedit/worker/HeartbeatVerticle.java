@@ -29,8 +29,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Probes Redis and every ComfyUI each {@code WORKER_HEARTBEAT_INTERVAL}, tells the arbiter each GPU's health, and keeps
- * this worker's entry in Redis alive (id, host, GPUs and their state, current jobs, version, start time) with a
- * time-to-live of three intervals, so {@code status} shows the live workers and a dead one disappears by itself.
+ * this worker's entry in Redis alive (id, host, GPUs and their state, current jobs, version, start time, the
+ * supervisor's view of every verticle and the liveness verdict) with a time-to-live of three intervals, so
+ * {@code status} shows the live workers and a dead one disappears by itself.
  */
 public final class HeartbeatVerticle extends SupervisedVerticle {
   private static final Logger LOG = LoggerFactory.getLogger(HeartbeatVerticle.class);
@@ -146,7 +147,10 @@ public final class HeartbeatVerticle extends SupervisedVerticle {
         .map(m -> m.body()).otherwise(new JsonObject().put("gpus", new JsonArray()));
     Future<JsonObject> jobsState = vertx.eventBus().<JsonObject>request(Addresses.DISPATCH_STATE, null, LOCAL)
         .map(m -> m.body()).otherwise(new JsonObject().put("jobs", new JsonArray()));
-    return Future.join(gpusState, jobsState).compose(v -> {
+    Future<JsonObject> supervisorState = vertx.eventBus().<JsonObject>request(Addresses.SUPERVISOR_STATE, null, LOCAL)
+        .map(m -> m.body()).otherwise(new JsonObject());
+    return Future.join(gpusState, jobsState, supervisorState).compose(v -> {
+      Health health = Health.of(vertx);
       JsonObject entry = new JsonObject()
           .put("host", host)
           .put("pid", ProcessHandle.current().pid())
@@ -155,6 +159,10 @@ public final class HeartbeatVerticle extends SupervisedVerticle {
           .put("gpus", gpusState.result().getJsonArray("gpus"))
           .put("jobs", jobsState.result().getJsonArray("jobs"))
           .put("redis_ok", lastRedisOkAt > 0 && System.currentTimeMillis() - lastRedisOkAt < 2 * interval())
+          // the supervisor's view of every verticle, and its liveness verdict: `status` shows them deployment-wide
+          .put("verticles", supervisorState.result().getJsonArray("verticles", new JsonArray()))
+          .put("live", health.live())
+          .put("not_live_reason", health.notLiveReason())
           .put("at", System.currentTimeMillis());
       return registry.announce(config.worker().workerId(), entry, Duration.ofMillis(3 * interval() + 1_000));
     }).otherwiseEmpty();

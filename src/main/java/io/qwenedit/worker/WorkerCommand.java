@@ -53,7 +53,7 @@ public final class WorkerCommand implements Command {
   public int run(Args args, CliContext ctx) throws Exception {
     args.noMorePositional(0);
     Config config = ctx.config();
-    Logging.level(config.worker().logLevel());
+    Logging.service(name(), config.log(), config.worker().logLevel(), ctx.err());
     Vertx vertx = Meters.vertxWithMetrics(new VertxOptions());
     WorkerRole role;
     try {

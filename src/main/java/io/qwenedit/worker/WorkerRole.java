@@ -55,7 +55,8 @@ public final class WorkerRole {
     if (config.worker().supervisesComfy()) {
       for (int i = 0; i < gpus.size(); i++) {
         Gpu g = gpus.get(i);
-        processes.put(g.name(), new ComfyProcess(g.name(), i, g.url(), config.worker().comfyCommand(), Path.of("logs")));
+        processes.put(g.name(), new ComfyProcess(g.name(), i, g.url(), config.worker().comfyCommand(),
+            Path.of(config.log().toFile() ? config.log().dir() : "logs")));
       }
     }
     WorkerRole role = new WorkerRole(vertx, config, gpus, processes);
