@@ -73,6 +73,7 @@ public final class QueueBench {
       Arrays.sort(pickup);
       JsonObject out = new JsonObject()
           .put("pickup_p50_ms", round(percentile(pickup, 50)))
+          .put("pickup_p90_ms", round(percentile(pickup, 90)))
           .put("pickup_p99_ms", round(percentile(pickup, 99)))
           .put("pickup_max_ms", round(pickup[pickup.length - 1]))
           .put("pickup_samples", pickup.length)

@@ -4,7 +4,6 @@ import io.vertx.core.buffer.Buffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,6 +25,8 @@ final class EmulatorStorage {
   record FileRef(String filename, String subfolder, String type) {}
 
   private final Map<String, Buffer> files = new LinkedHashMap<>();
+  /** SHA-256 of a file's bytes, computed once (LoadImage's IS_CHANGED and the upload collision rule need it). */
+  private final java.util.IdentityHashMap<Buffer, String> hashes = new java.util.IdentityHashMap<>();
   private final int maxFiles;
 
   EmulatorStorage(int maxFiles) {
@@ -84,15 +85,24 @@ final class EmulatorStorage {
     return new Stored(stored, false);
   }
 
-  private static boolean sameContent(Buffer a, Buffer b) {
-    try {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      byte[] ha = md.digest(a.getBytes());
-      byte[] hb = MessageDigest.getInstance("SHA-256").digest(b.getBytes());
-      return Arrays.equals(ha, hb);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
+  private boolean sameContent(Buffer a, Buffer b) {
+    return hash(a).equals(hash(b));
+  }
+
+  /** The SHA-256 of stored bytes (hex), remembered per stored buffer. */
+  String hash(Buffer data) {
+    String h = hashes.get(data);
+    if (h == null) {
+      try {
+        h = java.util.HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data.getBytes()));
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+      if (files.containsValue(data)) {
+        hashes.put(data, h);
+      }
     }
+    return h;
   }
 
   /** SaveImage: {@code <subfolder>/<base>_NNNNN_.png} with the next free counter for that prefix. */
@@ -154,11 +164,11 @@ final class EmulatorStorage {
   }
 
   private void put(String key, Buffer data) {
-    files.remove(key);
+    hashes.remove(files.remove(key));
     files.put(key, data);
     while (files.size() > maxFiles) {
       String oldest = files.keySet().iterator().next();
-      files.remove(oldest);
+      hashes.remove(files.remove(oldest));
     }
   }
 }

@@ -306,7 +306,7 @@ final class PromptWorker {
       this.sid = task.clientId;
       this.facts = GraphFacts.of(task.graph, task.outputs, value -> {
         Buffer b = storage.resolveAnnotated(value);
-        return b == null ? "" : GraphFacts.sha(b.toString(java.nio.charset.StandardCharsets.ISO_8859_1));
+        return b == null ? "" : storage.hash(b);
       });
       this.steps = options.steps() != null ? options.steps() : facts.samplerSteps;
     }

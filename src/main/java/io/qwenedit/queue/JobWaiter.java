@@ -117,6 +117,10 @@ public final class JobWaiter {
   }
 
   private void retryLater(int max, Promise<List<Claimed>> result, String what, Throwable err) {
+    if (closed) {
+      result.tryComplete(List.of()); // closing ends a parked wait with a closed connection: not a failure
+      return;
+    }
     failures.incrementAndGet();
     needClaim = true; // a wake-up may have been lost with the connection
     int n = ++consecutiveFailures;
