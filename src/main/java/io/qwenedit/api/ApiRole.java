@@ -1,6 +1,7 @@
 package io.qwenedit.api;
 
 import io.qwenedit.config.Config;
+import io.qwenedit.config.ConfigException;
 import io.qwenedit.health.HealthServer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -16,7 +17,7 @@ public final class ApiRole {
   /** Resolves with the API verticle's deployment id once both servers listen. */
   public static Future<String> deploy(Vertx vertx, Config config) {
     if (config.api().port() == config.health().port()) {
-      return Future.failedFuture(new IllegalArgumentException("HTTP_PORT and HEALTH_PORT are both " + config.api().port()
+      return Future.failedFuture(new ConfigException("HTTP_PORT and HEALTH_PORT are both " + config.api().port()
           + ": they must differ (the API port serves /health and /metrics as well, so nothing is lost)"));
     }
     return HealthServer.ensure(vertx, config).compose(v -> vertx.deployVerticle(new HttpApiVerticle(config)));

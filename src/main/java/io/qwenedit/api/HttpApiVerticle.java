@@ -2,6 +2,7 @@ package io.qwenedit.api;
 
 import io.qwenedit.config.ApiConfig;
 import io.qwenedit.config.Config;
+import io.qwenedit.config.ConfigException;
 import io.qwenedit.health.Health;
 import io.qwenedit.health.HealthEndpoints;
 import io.qwenedit.health.RedisHealth;
@@ -84,8 +85,8 @@ public final class HttpApiVerticle extends VerticleBase {
     return server.requestHandler(router).listen(api.port(), api.host())
         .onSuccess(s -> LOG.info("HTTP API on http://{}:{} ({}; also /health/live, /health/ready, /metrics)", api.host(),
             s.actualPort(), api.open() ? "no API keys: loopback only" : api.keys().size() + " API key(s)"))
-        .recover(err -> Future.failedFuture(new IllegalStateException("Cannot serve the API on " + api.host() + ":" + api.port()
-            + " (HTTP_HOST:HTTP_PORT): " + err.getMessage() + ". Choose a free port with HTTP_PORT.", err)));
+        .recover(err -> Future.failedFuture(new ConfigException("Cannot serve the API on " + api.host() + ":" + api.port()
+            + " (HTTP_HOST:HTTP_PORT): " + err.getMessage() + ". Choose a free port with HTTP_PORT.")));
   }
 
   public int port() {

@@ -1,11 +1,8 @@
 package io.qwenedit.cli;
 
 import io.qwenedit.config.Config;
-import io.qwenedit.metrics.Meters;
-import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
+import java.time.Duration;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,22 +49,11 @@ final class AllCommand implements Command {
   public int run(Args args, CliContext ctx) throws Exception {
     args.noMorePositional(0);
     Config config = ctx.config();
-    Logging.service(name(), config.log(), config.worker().logLevel(), ctx.err());
-    Vertx vertx = Meters.vertxWithMetrics(new VertxOptions());
-    RoleSet roles;
-    try {
-      roles = RoleSet.deploy(vertx, config).await(2, TimeUnit.MINUTES);
-    } catch (Exception e) {
-      vertx.close().await(15, TimeUnit.SECONDS);
-      if (e instanceof IllegalArgumentException || e instanceof IllegalStateException) {
-        ctx.err().println(Main.describe(e));
-        return ExitCodes.USAGE;
-      }
-      throw e;
-    }
-    Shutdown.onSignal(roles::stop);
-    LOG.info("qwenedit all started: {}; API on {}:{}, health and metrics on {}:{}", String.join(", ", roles.roles()),
-        config.api().host(), config.api().port(), config.health().host(), config.health().port());
-    return ExitCodes.OK;
+    return Service.start(name(), ctx, Duration.ofMinutes(2), vertx -> RoleSet.deploy(vertx, config).map(roles -> {
+      LOG.info("qwenedit all started: {}; API on {}:{}, health and metrics on {}:{}", String.join(", ", roles.roles()),
+          config.api().host(), config.api().port(), config.health().host(), config.health().port());
+      return roles::stop;
+    }));
   }
+
 }

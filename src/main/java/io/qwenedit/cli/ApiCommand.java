@@ -1,13 +1,8 @@
 package io.qwenedit.cli;
 
 import io.qwenedit.api.ApiRole;
-import io.qwenedit.config.Config;
-import io.qwenedit.metrics.Meters;
-import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
+import java.time.Duration;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,33 +54,8 @@ final class ApiCommand implements Command {
   @Override
   public int run(Args args, CliContext ctx) throws Exception {
     args.noMorePositional(0);
-    Config config = ctx.config();
-    Logging.service(name(), config.log(), config.worker().logLevel(), ctx.err());
-    Vertx vertx = Meters.vertxWithMetrics(new VertxOptions());
-    try {
-      ApiRole.deploy(vertx, config).await(30, TimeUnit.SECONDS);
-    } catch (TimeoutException e) {
-      ctx.err().println("The API did not start within 30 s.");
-      close(vertx);
-      return ExitCodes.FAILED;
-    } catch (IllegalArgumentException | IllegalStateException e) {
-      ctx.err().println(Main.describe(e));
-      close(vertx);
-      return ExitCodes.USAGE;
-    }
-    Shutdown.onSignal(() -> {
-      LOG.info("stopping the API");
-      // closed from the signal's own thread: a continuation on the closing event loop would never run
-      vertx.close().await(15, TimeUnit.SECONDS);
-    });
-    return ExitCodes.OK;
+    return Service.start(name(), ctx, Duration.ofSeconds(30), vertx -> ApiRole.deploy(vertx, ctx.config())
+        .map(id -> () -> LOG.info("stopping the API")));
   }
 
-  private static void close(Vertx vertx) {
-    try {
-      vertx.close().await(10, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      // exiting anyway
-    }
-  }
 }

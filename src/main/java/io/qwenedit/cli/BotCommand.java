@@ -2,11 +2,8 @@ package io.qwenedit.cli;
 
 import io.qwenedit.bot.BotRole;
 import io.qwenedit.config.Config;
-import io.qwenedit.config.ConfigException;
 import io.qwenedit.health.HealthServer;
-import io.qwenedit.metrics.Meters;
-import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -55,25 +52,10 @@ final class BotCommand implements Command {
     args.noMorePositional(0);
     Config config = ctx.config();
     config.bot().requireToken(); // a missing or malformed token: one line, exit 2, before anything starts
-    Logging.service(name(), config.log(), config.worker().logLevel(), ctx.err());
-    Vertx vertx = Meters.vertxWithMetrics(new VertxOptions());
-    String id;
-    try {
-      id = BotRole.deploy(vertx, config).compose(d -> HealthServer.ensure(vertx, config).map(d)).await(2, TimeUnit.MINUTES);
-    } catch (ConfigException e) {
-      vertx.close();
-      throw e;
-    } catch (Exception e) {
-      vertx.close().await(10, TimeUnit.SECONDS);
-      ctx.err().println("The bot did not start: " + Main.describe(e));
-      return ExitCodes.FAILED;
-    }
-    Shutdown.onSignal(() -> {
-      // The lease is given back on the way, so a waiting instance takes over at once.
-      vertx.undeploy(id).await(30, TimeUnit.SECONDS);
-      // closed from this (non-Vert.x) thread: a continuation on the closing event loop would never run
-      vertx.close().await(15, TimeUnit.SECONDS);
-    });
-    return ExitCodes.OK;
+    return Service.start(name(), ctx, Duration.ofMinutes(2), vertx -> BotRole.deploy(vertx, config)
+        .compose(id -> HealthServer.ensure(vertx, config).map(v -> (Service.Running)
+            // the lease is given back on the way, so a waiting instance takes over at once
+            () -> vertx.undeploy(id).await(30, TimeUnit.SECONDS))));
   }
+
 }

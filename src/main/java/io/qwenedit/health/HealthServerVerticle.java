@@ -1,6 +1,7 @@
 package io.qwenedit.health;
 
 import io.qwenedit.api.ApiErrors;
+import io.qwenedit.config.ConfigException;
 import io.qwenedit.config.HealthConfig;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -32,8 +33,8 @@ public final class HealthServerVerticle extends VerticleBase {
     server = vertx.createHttpServer(new HttpServerOptions().setTcpKeepAlive(true));
     return server.requestHandler(router).listen(cfg.port(), cfg.host())
         .onSuccess(s -> LOG.info("health and metrics on http://{}:{} (/health/live, /health/ready, /metrics)", cfg.host(), s.actualPort()))
-        .recover(err -> Future.failedFuture(new IllegalStateException("Cannot serve health checks on " + cfg.host() + ":"
-            + cfg.port() + " (HEALTH_HOST:HEALTH_PORT): " + err.getMessage() + ". Choose a free port with HEALTH_PORT.", err)));
+        .recover(err -> Future.failedFuture(new ConfigException("Cannot serve health checks on " + cfg.host() + ":"
+            + cfg.port() + " (HEALTH_HOST:HEALTH_PORT): " + err.getMessage() + ". Choose a free port with HEALTH_PORT.")));
   }
 
   public int port() {

@@ -3,15 +3,11 @@ package io.qwenedit.worker;
 import io.qwenedit.cli.Args;
 import io.qwenedit.cli.CliContext;
 import io.qwenedit.cli.Command;
-import io.qwenedit.cli.ExitCodes;
-import io.qwenedit.cli.Logging;
-import io.qwenedit.cli.Shutdown;
+import io.qwenedit.cli.Service;
 import io.qwenedit.config.Config;
 import io.qwenedit.health.HealthServer;
-import io.qwenedit.metrics.Meters;
 import io.qwenedit.supervision.SupervisorVerticle;
-import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -53,22 +49,11 @@ public final class WorkerCommand implements Command {
   public int run(Args args, CliContext ctx) throws Exception {
     args.noMorePositional(0);
     Config config = ctx.config();
-    Logging.service(name(), config.log(), config.worker().logLevel(), ctx.err());
-    Vertx vertx = Meters.vertxWithMetrics(new VertxOptions());
-    WorkerRole role;
-    try {
-      role = WorkerRole.deploy(vertx, config, SupervisorVerticle.Options.defaults())
-          .compose(r -> HealthServer.ensure(vertx, config).map(r))
-          .await(2, TimeUnit.MINUTES);
-    } catch (Exception e) {
-      vertx.close();
-      throw e;
-    }
-    Shutdown.onSignal(() -> {
-      role.shutdown(config.worker().shutdownGrace()).await(config.worker().shutdownGrace().toMillis() + 45_000, TimeUnit.MILLISECONDS);
-      // closed from this (non-Vert.x) thread: a continuation on the closing event loop would never run
-      vertx.close().await(15, TimeUnit.SECONDS);
-    });
-    return ExitCodes.OK;
+    Duration grace = config.worker().shutdownGrace();
+    return Service.start(name(), ctx, Duration.ofMinutes(2), vertx ->
+        WorkerRole.deploy(vertx, config, SupervisorVerticle.Options.defaults())
+            .compose(role -> HealthServer.ensure(vertx, config).map(v -> (Service.Running)
+                () -> role.shutdown(grace).await(grace.toMillis() + 45_000, TimeUnit.MILLISECONDS))));
   }
+
 }
