@@ -5,51 +5,24 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.qwenedit.telegram.StubChat;
-import io.qwenedit.telegram.TelegramStub;
 import io.qwenedit.testing.Await;
 import io.qwenedit.testing.Images;
 import io.qwenedit.testing.RedisServerExtension;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Commands, per-person limits, admins, and the person's language. */
-class BotCommandsTest {
+class BotCommandsTest extends BotEndToEnd {
   @RegisterExtension
   static final RedisServerExtension REDIS = new RedisServerExtension();
   private static final Duration WAIT = Duration.ofSeconds(15);
 
-  private TelegramStub telegram;
-  private BotHarness bot;
-  private EditBackend worker;
-
-  @BeforeEach
-  void setUp() {
-    telegram = TelegramStub.start();
-  }
-
-  @AfterEach
-  void tearDown() {
-    if (worker != null) {
-      worker.close();
-    }
-    if (bot != null) {
-      bot.close();
-    }
-    telegram.close();
-  }
-
-  private void startAll(String... overrides) {
-    bot = BotHarness.start(REDIS.url(), telegram, overrides);
-    worker = EditBackend.start(bot.config, 2, 50);
-  }
-
-  private long results(JsonObject user) {
-    return telegram.botMessages(user).stream().filter(m -> "photo".equals(m.kind())).count();
+  @Override
+  protected String redisUrl() {
+    return REDIS.url();
   }
 
   @Test
@@ -97,9 +70,9 @@ class BotCommandsTest {
     assertEquals(0L, await(bot.queue().depth()), "the second was not queued");
     worker.holdJobs(false);
     worker.release();
-    Await.until("the first result", WAIT, () -> results(bea) == 1);
+    Await.until("the first result", WAIT, () -> photos(bea) == 1);
     telegram.sendPhoto(bea, Images.jpeg(300, 200), "third");
-    Await.until("the third is accepted once the first was delivered", WAIT, () -> results(bea) == 2);
+    Await.until("the third is accepted once the first was delivered", WAIT, () -> photos(bea) == 2);
   }
 
   @Test
@@ -108,7 +81,7 @@ class BotCommandsTest {
     JsonObject cal = telegram.user(2005, "Cal", "en");
     telegram.sendPhoto(cal, Images.jpeg(300, 200), "one");
     telegram.sendPhoto(cal, Images.jpeg(300, 200), "two");
-    Await.until("two results", WAIT, () -> results(cal) == 2);
+    Await.until("two results", WAIT, () -> photos(cal) == 2);
     telegram.sendPhoto(cal, Images.jpeg(300, 200), "three");
     telegram.awaitBotMessage(2005, "quota", WAIT, m -> m.visible().startsWith("You've used all 2 edits for today"));
     assertEquals(2, worker.taken().size());
@@ -119,7 +92,7 @@ class BotCommandsTest {
     telegram.awaitBotMessage(2006, "not a picture", WAIT, m -> m.visible().contains("isn't a picture"));
     telegram.sendPhoto(dot, Images.jpeg(300, 200), "fine");
     telegram.sendPhoto(dot, Images.jpeg(300, 200), "also fine");
-    Await.until("both accepted", WAIT, () -> results(dot) == 2);
+    Await.until("both accepted", WAIT, () -> photos(dot) == 2);
   }
 
   @Test
@@ -142,7 +115,7 @@ class BotCommandsTest {
     telegram.sendText(boss, "/unban 2008");
     telegram.awaitBotMessage(2007, "unbanned", WAIT, m -> m.visible().equals("User 2008 is no longer banned."));
     telegram.sendPhoto(eve, Images.jpeg(300, 200), "anything");
-    Await.until("served again", WAIT, () -> results(eve) == 1);
+    Await.until("served again", WAIT, () -> photos(eve) == 1);
   }
 
   @Test
@@ -153,7 +126,7 @@ class BotCommandsTest {
     telegram.sendPhoto(stranger, Images.jpeg(300, 200), "hello");
     telegram.awaitBotMessage(2010, "private", WAIT, m -> m.visible().equals("Sorry, this bot is private."));
     telegram.sendPhoto(friend, Images.jpeg(300, 200), "hello");
-    Await.until("the friend is served", WAIT, () -> results(friend) == 1);
+    Await.until("the friend is served", WAIT, () -> photos(friend) == 1);
     assertEquals(1, worker.taken().size());
   }
 
@@ -192,6 +165,6 @@ class BotCommandsTest {
     telegram.awaitBotMessage(2015, "moved up", WAIT, m -> m.visible().equals("🕐 In the queue: you are number 2."));
     worker.holdJobs(false);
     worker.release();
-    Await.until("everyone served", WAIT, () -> people.stream().allMatch(p -> results(p) == 1));
+    Await.until("everyone served", WAIT, () -> people.stream().allMatch(p -> photos(p) == 1));
   }
 }

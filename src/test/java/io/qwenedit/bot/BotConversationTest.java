@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.qwenedit.queue.ImageInfo;
 import io.qwenedit.queue.Job;
 import io.qwenedit.telegram.StubChat;
-import io.qwenedit.telegram.TelegramStub;
 import io.qwenedit.testing.Await;
 import io.qwenedit.testing.Images;
 import io.qwenedit.testing.RedisServerExtension;
@@ -18,40 +17,28 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** What a person experiences, end to end: the Telegram stub, the bot, the real queue and a worker on it. */
-class BotConversationTest {
+class BotConversationTest extends BotEndToEnd {
   @RegisterExtension
   static final RedisServerExtension REDIS = new RedisServerExtension();
   private static final Duration WAIT = Duration.ofSeconds(15);
 
-  private TelegramStub telegram;
-  private BotHarness bot;
-  private EditBackend worker;
-
-  @BeforeEach
-  void setUp() {
-    telegram = TelegramStub.start();
+  @Override
+  protected String redisUrl() {
+    return REDIS.url();
   }
 
-  @AfterEach
-  void tearDown() {
-    if (worker != null) {
-      worker.close();
-    }
-    if (bot != null) {
-      bot.close();
-    }
-    telegram.close();
+  @Override
+  protected int workerSteps() {
+    return 4;
   }
 
-  private void startAll(String... overrides) {
-    bot = BotHarness.start(REDIS.url(), telegram, overrides);
-    worker = EditBackend.start(bot.config, 4, 120);
+  @Override
+  protected int workerStepMs() {
+    return 120;
   }
 
   private StubChat.Message resultOf(JsonObject user) {

@@ -18,7 +18,6 @@ import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -26,37 +25,24 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * Results are delivered from the durable outcome stream exactly once: across a bot restart, a crash after the send,
  * and with two instances of which one is active.
  */
-class BotDeliveryTest {
+class BotDeliveryTest extends BotEndToEnd {
   @RegisterExtension
   static final RedisServerExtension REDIS = new RedisServerExtension();
   private static final Duration WAIT = Duration.ofSeconds(20);
 
-  private TelegramStub telegram;
-  private BotHarness bot;
   private BotHarness other;
-  private EditBackend worker;
 
-  @BeforeEach
-  void setUp() {
-    telegram = TelegramStub.start();
+  @Override
+  protected String redisUrl() {
+    return REDIS.url();
   }
 
+  /** Runs before the shared clean-up, which closes the worker, the first bot and Telegram. */
   @AfterEach
-  void tearDown() {
-    if (worker != null) {
-      worker.close();
-    }
+  void closeTheOtherBot() {
     if (other != null) {
       other.close();
     }
-    if (bot != null) {
-      bot.close();
-    }
-    telegram.close();
-  }
-
-  private long photos(long chat) {
-    return telegram.botMessages(chat).stream().filter(m -> "photo".equals(m.kind())).count();
   }
 
   private long pending(BotHarness h) {

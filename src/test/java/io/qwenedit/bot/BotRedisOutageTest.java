@@ -5,45 +5,23 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.qwenedit.queue.Job;
-import io.qwenedit.telegram.TelegramStub;
 import io.qwenedit.testing.Await;
 import io.qwenedit.testing.Images;
 import io.qwenedit.testing.RedisServerExtension;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Redis killed and started again under a running bot: it keeps answering, keeps requests, and catches up. */
-class BotRedisOutageTest {
+class BotRedisOutageTest extends BotEndToEnd {
   @RegisterExtension
   static final RedisServerExtension REDIS = new RedisServerExtension(true);
   private static final Duration WAIT = Duration.ofSeconds(30);
 
-  private TelegramStub telegram;
-  private BotHarness bot;
-  private EditBackend worker;
-
-  @BeforeEach
-  void setUp() {
-    telegram = TelegramStub.start();
-  }
-
-  @AfterEach
-  void tearDown() {
-    if (worker != null) {
-      worker.close();
-    }
-    if (bot != null) {
-      bot.close();
-    }
-    telegram.close();
-  }
-
-  private long photos(long chat) {
-    return telegram.botMessages(chat).stream().filter(m -> "photo".equals(m.kind())).count();
+  @Override
+  protected String redisUrl() {
+    return REDIS.url();
   }
 
   @Test

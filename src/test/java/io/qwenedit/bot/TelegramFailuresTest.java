@@ -19,45 +19,19 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.LoggerFactory;
 
 /** Telegram answering 429, 409, 403, 5xx, hanging, or gone: the bot obeys, waits, and carries on by itself. */
-class TelegramFailuresTest {
+class TelegramFailuresTest extends BotEndToEnd {
   @RegisterExtension
   static final RedisServerExtension REDIS = new RedisServerExtension();
   private static final Duration WAIT = Duration.ofSeconds(20);
 
-  private TelegramStub telegram;
-  private BotHarness bot;
-  private EditBackend worker;
-
-  @BeforeEach
-  void setUp() {
-    telegram = TelegramStub.start();
-  }
-
-  @AfterEach
-  void tearDown() {
-    if (worker != null) {
-      worker.close();
-    }
-    if (bot != null) {
-      bot.close();
-    }
-    telegram.close();
-  }
-
-  private void startAll(String... overrides) {
-    bot = BotHarness.start(REDIS.url(), telegram, overrides);
-    worker = EditBackend.start(bot.config, 2, 50);
-  }
-
-  private long photos(JsonObject user) {
-    return telegram.botMessages(user).stream().filter(m -> "photo".equals(m.kind())).count();
+  @Override
+  protected String redisUrl() {
+    return REDIS.url();
   }
 
   @Test
