@@ -36,16 +36,6 @@ final class AllCommand implements Command {
   }
 
   @Override
-  public Set<String> valuedOptions() {
-    return Set.of();
-  }
-
-  @Override
-  public Set<String> flagOptions() {
-    return Set.of();
-  }
-
-  @Override
   public int run(Args args, CliContext ctx) throws Exception {
     args.noMorePositional(0);
     Config config = ctx.config();

@@ -2,7 +2,6 @@ package io.qwenedit.cli;
 
 import io.qwenedit.api.ApiRole;
 import java.time.Duration;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,16 +38,6 @@ final class ApiCommand implements Command {
         The calls, with curl examples: docs/api.md. Metrics: docs/metrics.md.
         Stops cleanly on SIGTERM or Ctrl+C.
         """;
-  }
-
-  @Override
-  public Set<String> valuedOptions() {
-    return Set.of();
-  }
-
-  @Override
-  public Set<String> flagOptions() {
-    return Set.of();
   }
 
   @Override

@@ -4,7 +4,6 @@ import io.qwenedit.bot.BotRole;
 import io.qwenedit.config.Config;
 import io.qwenedit.health.HealthServer;
 import java.time.Duration;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /** {@code bot}: runs the Telegram bot until the process is stopped (SIGTERM stops it cleanly). */
@@ -35,16 +34,6 @@ final class BotCommand implements Command {
 
         Exit codes: 0 stopped cleanly, 1 failed to start, 2 bad configuration (e.g. a missing token).
         """;
-  }
-
-  @Override
-  public Set<String> valuedOptions() {
-    return Set.of();
-  }
-
-  @Override
-  public Set<String> flagOptions() {
-    return Set.of();
   }
 
   @Override

@@ -11,9 +11,15 @@ public interface Command {
   /** Full help: synopsis, options, examples. */
   String usage();
 
-  Set<String> valuedOptions();
+  /** Options that take a value ({@code --out FILE}); none unless the command says so. */
+  default Set<String> valuedOptions() {
+    return Set.of();
+  }
 
-  Set<String> flagOptions();
+  /** Options that stand alone ({@code --json}); none unless the command says so ({@code --help} always exists). */
+  default Set<String> flagOptions() {
+    return Set.of();
+  }
 
   /** Runs the command; returns the process exit code (see {@link ExitCodes}). */
   int run(Args args, CliContext ctx) throws Exception;

@@ -53,11 +53,6 @@ final class DoctorCommand implements Command {
   }
 
   @Override
-  public Set<String> valuedOptions() {
-    return Set.of();
-  }
-
-  @Override
   public Set<String> flagOptions() {
     return Set.of("json");
   }

@@ -8,7 +8,6 @@ import io.qwenedit.config.Config;
 import io.qwenedit.health.HealthServer;
 import io.qwenedit.supervision.SupervisorVerticle;
 import java.time.Duration;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /** {@code worker}: the GPU side. Runs until SIGTERM / Ctrl+C, then shuts down gracefully and exits 0. */
@@ -33,16 +32,6 @@ public final class WorkerCommand implements Command {
         comma-separated). Settings: docs/configuration.md. Stops gracefully on SIGTERM or Ctrl+C: no new
         jobs, running ones get WORKER_SHUTDOWN_GRACE to finish, the rest go back to the queue; exit code 0.
         """;
-  }
-
-  @Override
-  public Set<String> valuedOptions() {
-    return Set.of();
-  }
-
-  @Override
-  public Set<String> flagOptions() {
-    return Set.of();
   }
 
   @Override
