@@ -2,6 +2,7 @@ package io.qwenedit.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.qwenedit.testing.RedisServerExtension;
@@ -10,6 +11,7 @@ import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -93,5 +95,29 @@ class ServiceStartTest {
       assertTrue(r.err().contains("Choose a free port with HEALTH_PORT."), r.err());
     }
     assertEquals(before, vertxThreadsSettled(before), "the failed start closed its Vert.x and the worker's verticles");
+  }
+
+  @Test
+  void workerWithABrokenWorkflowMappingDoesNotStartAndNamesTheFileAndTheNode() throws Exception {
+    long before = vertxThreads();
+    Path workflows = Files.createDirectories(dir.resolve("workflows"));
+    Path shipped = Path.of("conf/workflows");
+    Files.copy(shipped.resolve("qwen-image-edit.json"), workflows.resolve("qwen-image-edit.json"));
+    String mapping = Files.readString(shipped.resolve("qwen-image-edit.mapping.json"));
+    String broken = mapping.replaceFirst("\"node\": \"\\d+\"", "\"node\": \"999\"");
+    assertNotEquals(mapping, broken, "the shipped mapping names nodes by id");
+    Files.writeString(workflows.resolve("qwen-image-edit.mapping.json"), broken);
+
+    Run r = run(Map.of("COMFYUI_WORKFLOWS_DIR", workflows.toString(), "HEALTH_PORT", String.valueOf(freePort())), "worker");
+    assertEquals(ExitCodes.USAGE, r.code(), r.err());
+    assertEquals(1, r.err().strip().lines().count(), r.err());
+    assertTrue(r.err().contains("qwen-image-edit.mapping.json") && r.err().contains("node \"999\""), r.err());
+    assertEquals(before, vertxThreadsSettled(before), "the failed start closed its Vert.x");
+  }
+
+  private static int freePort() throws Exception {
+    try (ServerSocket s = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
   }
 }
