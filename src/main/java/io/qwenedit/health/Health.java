@@ -7,7 +7,7 @@ import java.util.WeakHashMap;
 
 /**
  * The process's health, shared by every role running on one Vert.x: readiness procedures (Vert.x Health Checks; each
- * part registers its own, e.g. {@code redis/commands}, {@code worker/poller}, {@code gpu/gpu0}) and the liveness
+ * part registers its own, e.g. {@code redis/commands}, {@code worker/poller}, {@code worker/gpus}) and the liveness
  * verdict (the supervisor declares the process stuck when redeploying does not bring progress back).
  */
 public final class Health {

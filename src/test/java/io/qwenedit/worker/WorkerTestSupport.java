@@ -21,13 +21,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Short timings and helpers shared by the worker tests (real Redis, real ComfyUI emulators, real worker verticles). */
-final class WorkerTestSupport implements AutoCloseable {
+/**
+ * Short timings and helpers shared by the worker tests (real Redis, real ComfyUI emulators, real worker verticles); the
+ * static settings are public for tests elsewhere that run a real worker (the API's).
+ */
+public final class WorkerTestSupport implements AutoCloseable {
   final Vertx vertx = Vertx.vertx();
   private final List<Runnable> closers = new ArrayList<>();
 
   /** Settings that make every clock of the worker fast enough for tests. */
-  static Map<String, String> fastSettings(String redisUrl, List<String> comfyUrls) {
+  public static Map<String, String> fastSettings(String redisUrl, List<String> comfyUrls) {
     Map<String, String> m = new LinkedHashMap<>();
     m.put("REDIS_URL", redisUrl);
     m.put("COMFYUI_URLS", String.join(",", comfyUrls));
@@ -51,7 +54,7 @@ final class WorkerTestSupport implements AutoCloseable {
     return m;
   }
 
-  static Config config(Map<String, String> settings, String... overrides) {
+  public static Config config(Map<String, String> settings, String... overrides) {
     List<String> all = new ArrayList<>();
     settings.forEach((k, v) -> {
       all.add(k);
@@ -61,7 +64,7 @@ final class WorkerTestSupport implements AutoCloseable {
     return TestConfigs.config(settings.get("REDIS_URL"), all.toArray(new String[0]));
   }
 
-  static SupervisorVerticle.Options fastSupervision() {
+  public static SupervisorVerticle.Options fastSupervision() {
     return new SupervisorVerticle.Options(Duration.ofMillis(250), Duration.ofMillis(500), 3, Duration.ofSeconds(2),
         Duration.ofSeconds(2), 5, Duration.ofMinutes(5), Duration.ofSeconds(30));
   }
