@@ -70,10 +70,13 @@ local function promote_due(delayed, wait, job_prefix, now)
   for _, id in ipairs(due) do
     redis.call('ZREM', delayed, id)
     local jk = job_prefix .. id
-    local seq = redis.call('HGET', jk, 'seq')
-    if seq and redis.call('HGET', jk, 'state') == 'queued' then
+    local f = redis.call('HMGET', jk, 'seq', 'state', 'due_at')
+    if f[1] and f[2] == 'queued' then
+      -- it became claimable when its back-off ended, not now (promotion waits for the next claim): the pick-up
+      -- latency is measured from ready_at
+      redis.call('HSET', jk, 'ready_at', f[3] or now)
       redis.call('HDEL', jk, 'due_at')
-      redis.call('ZADD', wait, tonumber(seq), id)
+      redis.call('ZADD', wait, tonumber(f[1]), id)
     end
   end
   return #due

@@ -35,6 +35,7 @@ public record Job(
     Long updatedAt,
     Long leaseUntil,
     Long dueAt,
+    Long readyAt,
     JsonObject progress,
     JobError error,
     String resultRef,
@@ -78,9 +79,16 @@ public record Job(
         h.get("holder"), h.get("gpu"), h.get("prompt_id"),
         time(h, "created_at"), timeOr(h, "queued_at", "created_at"), time(h, "started_at"), time(h, "finished_at"),
         timeOr(h, "updated_at", "created_at"),
-        time(h, "lease_until"), time(h, "due_at"),
+        time(h, "lease_until"), time(h, "due_at"), readyAt(h),
         object(h, "progress"), error, h.get("result"), object(h, "result_info"), array(h, "attempt_log"),
         "1".equals(h.get("cancel_requested")), h.get("idem"));
+  }
+
+  /** When the job last became claimable: queued (or queued again), or the end of a retry back-off. */
+  private static Long readyAt(Map<String, String> h) {
+    Long queued = timeOr(h, "queued_at", "created_at");
+    Long backOffEnded = time(h, "ready_at");
+    return queued == null ? backOffEnded : backOffEnded == null ? queued : Math.max(queued, backOffEnded);
   }
 
   private static JsonObject object(Map<String, String> h, String field) {

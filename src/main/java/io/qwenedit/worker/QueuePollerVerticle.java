@@ -188,8 +188,8 @@ public final class QueuePollerVerticle extends SupervisedVerticle {
     LOG.info("job {} claimed for {} (attempt {})", c.id(), gpu, c.job().attempts());
     JobMetrics metrics = JobMetrics.of(vertx);
     metrics.attemptStarted();
-    if (c.job().queuedAt() != null && c.job().startedAt() != null) {
-      metrics.pickup(java.time.Duration.ofMillis(Math.max(0, c.job().startedAt() - c.job().queuedAt())));
+    if (c.job().readyAt() != null && c.job().startedAt() != null) {
+      metrics.pickup(java.time.Duration.ofMillis(Math.max(0, c.job().startedAt() - c.job().readyAt())));
     }
     vertx.eventBus().send(Addresses.ARBITER_ASSIGN, new JsonObject().put("gpu", gpu).put("job", c.id()), LOCAL);
     JsonObject run = new JsonObject().put("job", c.job().toJson()).put("fence", c.fence()).put("gpu", gpu)

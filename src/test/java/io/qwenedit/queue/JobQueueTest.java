@@ -200,9 +200,13 @@ class JobQueueTest {
   void retryableErrorsComeBackAfterABackOffThenGoToTheDeadLetterSet(Vertx vertx) {
     JobQueue q = queue(vertx, "JOB_MAX_ATTEMPTS", "3", "JOB_RETRY_BASE", "300ms", "JOB_RETRY_MAX", "300ms");
     String id = await(q.enqueue(edit("x"))).id();
+    Long dueAt = null;
     for (int attempt = 1; attempt <= 3; attempt++) {
       Claimed c = claimWithin(q, 3000);
       assertEquals(attempt, c.job().attempts());
+      // the pick-up latency counts from when the job became claimable: queued, or its back-off's end
+      assertEquals(attempt == 1 ? c.job().queuedAt() : dueAt, c.job().readyAt());
+      assertTrue(c.job().readyAt() >= c.job().queuedAt());
       long failedAt = System.currentTimeMillis();
       Outcome o = await(q.fail(id, c.fence(), c.job().attempts(), JobError.retryable("comfy_unreachable", "ComfyUI did not answer")));
       assertTrue(o.accepted());
@@ -211,6 +215,7 @@ class JobQueueTest {
         Job j = await(q.get(id));
         assertEquals(JobState.QUEUED, j.state());
         assertNotNull(j.dueAt());
+        dueAt = j.dueAt();
         long delay = j.dueAt() - failedAt;
         assertTrue(delay >= 100 && delay <= 400, "back-off between base/2 and base, was " + delay);
         assertTrue(await(q.claim("w", 1)).jobs().isEmpty(), "not claimable before its back-off ends");
