@@ -224,6 +224,11 @@ public final class BotStore {
         Request.cmd(Command.DEL).arg(keys.blocked(chatId)))).map(rs -> rs.get(0).toInteger() == 1);
   }
 
+  /** Banned by an admin (/ban)? Unlike {@link #arrived}, changes nothing. */
+  public Future<Boolean> banned(long userId) {
+    return redis.send(Command.EXISTS, keys.ban(userId)).map(r -> r.toInteger() == 1);
+  }
+
   public Future<Void> ban(long userId) {
     return redis.send(Command.SET, keys.ban(userId), String.valueOf(System.currentTimeMillis())).mapEmpty();
   }

@@ -82,14 +82,15 @@ final class Conversation {
       return "kicked".equals(m.status()) || "left".equals(m.status()) ? store.markBlocked(in.chatId(), "blocked by the user")
           : store.unblock(in.chatId());
     }
-    if (in.intent() instanceof Callback cb) {
-      return onCallback(in, lang, cb);
-    }
     if (cfg.bannedUsers().contains(in.userId())) {
-      return say(in, lang, "banned");
+      return refuse(in, lang, "banned");
     }
     if (!cfg.allowedUsers().isEmpty() && !cfg.allowedUsers().contains(in.userId()) && !cfg.isAdmin(in.userId())) {
-      return say(in, lang, "not_allowed");
+      return refuse(in, lang, "not_allowed");
+    }
+    if (in.intent() instanceof Callback cb) {
+      // "Again" on an earlier result starts an edit too: the bans apply to buttons as to messages.
+      return store.banned(in.userId()).compose(banned -> banned ? refuse(in, lang, "banned") : onCallback(in, lang, cb));
     }
     if (in.intent() instanceof Command c && ("start".equals(c.name()) || "help".equals(c.name()))) {
       // Needs nothing from Redis: answers even while Redis is down.
@@ -497,6 +498,11 @@ final class Conversation {
 
   private Future<Void> say(Incoming in, String lang, String key) {
     return send(in.chatId(), Texts.get(lang, key));
+  }
+
+  /** Tells someone the bot does not serve them: in the chat, or on the button they pressed (which stops its spinner). */
+  private Future<Void> refuse(Incoming in, String lang, String key) {
+    return in.intent() instanceof Callback cb ? answer(cb, Texts.get(lang, key)) : say(in, lang, key);
   }
 
   /** Sends without making the update wait for Telegram: the update is handled once its state is stored. */

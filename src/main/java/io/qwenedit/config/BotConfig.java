@@ -21,7 +21,8 @@ import java.util.stream.Collectors;
  * @param leaseTtl time-to-live of the Redis lease that makes one instance per token the active one
  * @param chatInterval least time between two messages to one private chat (groups: 3x this)
  * @param globalRate messages per second across all chats
- * @param statusInterval least time between two edits of one status message
+ * @param statusInterval least time between two edits of one status message while the job waits and runs (the
+ *     final edit, made once the result is sent, is not held back)
  * @param pendingPhotoTtl how long a photo sent without a caption waits for its instruction
  * @param maxActiveJobsPerUser jobs a person may have queued or running at once
  * @param dailyQuota edits a person may ask for per UTC day (0: no limit)

@@ -131,6 +131,59 @@ class BotCommandsTest extends BotEndToEnd {
   }
 
   @Test
+  void peopleOnTheConfiguredBanListAreRefusedAndNothingIsQueuedForThem() {
+    startAll("BOT_BANNED_USERS", "2016,2017");
+    JsonObject mal = telegram.user(2016, "Mal", "en");
+    JsonObject ned = telegram.user(2018, "Ned", "en");
+    telegram.sendPhoto(mal, Images.jpeg(300, 200), "make it dark");
+    telegram.sendPhoto(mal, Images.jpeg(300, 200), null);
+    telegram.sendText(mal, "make it dark");
+    telegram.sendText(mal, "/start");
+    Await.until("four answers", WAIT, () -> telegram.botMessages(mal).size() >= 4);
+    assertEquals(List.of("Sorry, you can't use this bot."),
+        telegram.botMessages(mal).stream().map(StubChat.Message::visible).distinct().toList(),
+        "each message got the refusal and nothing else: " + telegram.botMessages(mal));
+    telegram.sendPhoto(ned, Images.jpeg(300, 200), "make it bright");
+    Await.until("someone not on the list is served", WAIT, () -> photos(ned) == 1);
+    assertEquals(1, worker.taken().size(), "only Ned's edit ran");
+    assertEquals(1, telegram.calls("getFile").size(), "Mal's photos were not even downloaded");
+    assertEquals(0, await(bot.queue().redis().send(io.vertx.redis.client.Command.EXISTS, bot.keys().pending(2016))).toInteger(),
+        "Mal's photo without a caption is not kept for an instruction");
+    assertEquals(4, telegram.botMessages(mal).size(), "nothing more for Mal: " + telegram.botMessages(mal));
+  }
+
+  @Test
+  void aBannedPersonCannotStartEditsWithTheButtonsOfAnEarlierResult() {
+    startAll("BOT_ADMIN_IDS", "2019");
+    JsonObject boss = telegram.user(2019, "Boss", "en");
+    JsonObject ola = telegram.user(2020, "Ola", "en");
+    telegram.sendPhoto(ola, Images.jpeg(300, 200), "make it snow");
+    StubChat.Message result = telegram.awaitBotMessage(2020, "the result", WAIT, m -> "photo".equals(m.kind()));
+    // Banned by an admin (kept in Redis): "Again" on the old result is refused, on the button itself.
+    telegram.sendText(boss, "/ban 2020");
+    telegram.awaitBotMessage(2019, "banned", WAIT, m -> m.visible().equals("User 2020 is banned."));
+    String press = telegram.press(ola, result, result.buttonData("Again"));
+    assertEquals("Sorry, you can't use this bot.", callbackAnswer(press).getString("text"));
+    // Banned in the configuration (the bot restarted with the list), and no longer in Redis: refused the same way.
+    bot.close();
+    bot = BotHarness.start(REDIS.url(), telegram, "BOT_ADMIN_IDS", "2019", "BOT_BANNED_USERS", "2020");
+    telegram.sendText(boss, "/unban 2020");
+    telegram.awaitBotMessage(2019, "unbanned", WAIT, m -> m.visible().equals("User 2020 is no longer banned."));
+    press = telegram.press(ola, result, result.buttonData("Again"));
+    assertEquals("Sorry, you can't use this bot.", callbackAnswer(press).getString("text"));
+    assertEquals(1, worker.taken().size(), "no new edit: " + worker.taken());
+    assertEquals(0L, await(bot.queue().depth()));
+    assertEquals(1, photos(ola));
+  }
+
+  private JsonObject callbackAnswer(String callbackId) {
+    Await.until("the press is answered", WAIT, () -> telegram.callbackAnswers().stream()
+        .anyMatch(a -> callbackId.equals(a.getString("callback_query_id"))));
+    return telegram.callbackAnswers().stream().filter(a -> callbackId.equals(a.getString("callback_query_id")))
+        .findFirst().orElseThrow();
+  }
+
+  @Test
   void statusShowsTheLastJob() {
     startAll();
     worker.pause(true);

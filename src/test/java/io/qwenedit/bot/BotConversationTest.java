@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.qwenedit.queue.ImageInfo;
 import io.qwenedit.queue.Job;
 import io.qwenedit.telegram.StubChat;
+import io.qwenedit.telegram.TelegramStub;
 import io.qwenedit.testing.Await;
 import io.qwenedit.testing.Images;
 import io.qwenedit.testing.RedisServerExtension;
@@ -263,6 +264,68 @@ class BotConversationTest extends BotEndToEnd {
     assertEquals(1L, await(bot.queue().depth()));
     worker = EditBackend.start(bot.config, 2, 50);
     resultOf(lou);
+  }
+
+  @Test
+  void whenTheQueueIsFullThePersonIsToldTheServiceIsBusyAndNothingIsQueued() {
+    bot = BotHarness.start(REDIS.url(), telegram, "QUEUE_MAX_DEPTH", "1"); // no worker yet: jobs stay waiting
+    JsonObject mo = telegram.user(1015, "Mo", "en");
+    JsonObject nia = telegram.user(1016, "Nia", "en");
+    telegram.sendPhoto(mo, Images.jpeg(200, 200), "make it autumn");
+    telegram.awaitBotMessage(1015, "queued", WAIT, m -> m.visible().contains("In the queue"));
+    telegram.sendPhoto(nia, Images.jpeg(200, 200), "make it spring");
+    StubChat.Message busy = telegram.awaitBotMessage(1016, "the busy answer", WAIT, m -> m.visible().startsWith("The service is"));
+    assertEquals("The service is very busy right now: too many edits are waiting. Please try again in a few minutes.",
+        busy.visible());
+    assertTrue(busy.buttons().isEmpty(), "nothing to cancel");
+    assertEquals(1L, await(bot.queue().depth()), "only the first request is queued");
+    assertNull(await(bot.queue().redis().send(io.vertx.redis.client.Command.GET, bot.keys().last(1016))), "no job for Nia");
+    // Once the line moves, the refused person is served: the refusal held no place for them.
+    worker = EditBackend.start(bot.config, 2, 50);
+    resultOf(mo);
+    assertEquals(1, worker.taken().size());
+    telegram.sendPhoto(nia, Images.jpeg(200, 200), "make it spring");
+    resultOf(nia);
+  }
+
+  @Test
+  void statusEditsOfOneMessageAreAtLeastTheStatusIntervalApart() {
+    long interval = 300;
+    bot = BotHarness.start(REDIS.url(), telegram, "BOT_STATUS_INTERVAL", interval + "ms");
+    worker = EditBackend.start(bot.config, 60, 25); // a progress report every 25 ms for 1.5 s or more
+    JsonObject oz = telegram.user(1017, "Oz", "en");
+    telegram.sendPhoto(oz, Images.jpeg(200, 200), "add a rainbow");
+    StubChat.Message status = telegram.awaitBotMessage(1017, "the final status", WAIT, m -> m.visible().equals("✅ Done."));
+    // The last edit ("Done") is written by delivery once the result is sent, and is not held back; the throttle is
+    // for the edits that follow the job (place in line, progress).
+    List<TelegramStub.Call> edits = telegram.calls("editmessagetext").stream()
+        .filter(c -> Long.valueOf(1017).equals(c.chatId()) && c.params().getLong("message_id") == status.id)
+        .filter(c -> !"✅ Done.".equals(c.params().getString("text")))
+        .toList();
+    assertTrue(edits.size() >= 3, "the job was followed (queued, then progress): " + texts(edits));
+    for (int i = 1; i < edits.size(); i++) {
+      long gap = edits.get(i).atMs() - edits.get(i - 1).atMs();
+      // 50 ms of tolerance: the interval is measured in the bot, the gap where Telegram received the edits.
+      assertTrue(gap >= interval - 50, "edit " + i + " came " + gap + " ms after the one before: " + texts(edits));
+    }
+  }
+
+  @Test
+  void aPhotoWithoutCaptionIsForgottenAfterItsTimeToLive() {
+    startAll("BOT_PENDING_PHOTO_TTL", "1s");
+    JsonObject pia = telegram.user(1018, "Pia", "en");
+    telegram.sendPhoto(pia, Images.png(300, 200), null);
+    telegram.awaitBotMessage(1018, "the question for an instruction", WAIT, m -> m.visible().contains("Now send me what to change"));
+    Await.until("the waiting photo expired", Duration.ofSeconds(5),
+        () -> await(bot.queue().redis().send(io.vertx.redis.client.Command.EXISTS, bot.keys().pending(1018))).toInteger() == 0);
+    telegram.sendText(pia, "make it sepia");
+    telegram.awaitBotMessage(1018, "the request for a photo", WAIT, m -> m.visible().contains("Send me a photo first"));
+    assertEquals(0L, await(bot.queue().depth()), "the late instruction queued nothing");
+    assertTrue(worker.taken().isEmpty());
+  }
+
+  private static List<String> texts(List<TelegramStub.Call> calls) {
+    return calls.stream().map(c -> c.atMs() + " ms: " + c.params().getString("text")).toList();
   }
 
   private static void sleepMs(long ms) {

@@ -101,6 +101,29 @@ class TelegramFailuresTest extends BotEndToEnd {
   }
 
   @Test
+  void aWebhookLeftSetIsDeletedBeforePollingWhichAsksForAnExplicitListOfUpdates() {
+    telegram.webhookLeftSet("https://old-deployment.example/telegram/webhook");
+    startAll();
+    Await.until("polling", WAIT, () -> !telegram.calls("getupdates").isEmpty());
+    List<TelegramStub.Call> start = telegram.calls().stream()
+        .filter(c -> c.method().equals("deletewebhook") || c.method().equals("getupdates")).toList();
+    assertEquals("deletewebhook", start.get(0).method(), "the webhook is deleted before the first poll: " + start);
+    assertEquals(200, start.get(0).status());
+    assertEquals(false, start.get(0).params().getBoolean("drop_pending_updates"), "updates waiting in Telegram are kept");
+    assertEquals("", telegram.webhookUrl());
+    assertTrue(telegram.calls("getupdates").stream().noneMatch(c -> c.status() == 409), "no poll ran into the webhook");
+    // Named, not omitted: an omitted list keeps whatever an earlier setWebhook or getUpdates stored.
+    List<String> wanted = List.of("callback_query", "message", "my_chat_member");
+    for (TelegramStub.Call poll : telegram.calls("getupdates")) {
+      assertEquals(wanted, poll.params().getJsonArray("allowed_updates").stream().map(String::valueOf).sorted().toList());
+    }
+    assertEquals(java.util.Set.copyOf(wanted), telegram.allowedUpdates());
+    JsonObject kai = telegram.user(3011, "Kai", "en");
+    telegram.sendText(kai, "/help");
+    telegram.awaitBotMessage(3011, "answered through polling", WAIT, m -> m.visible().startsWith("I edit photos"));
+  }
+
+  @Test
   void aPersonWhoBlockedTheBotGetsNothingMore() {
     startAll();
     worker.holdJobs(true);

@@ -238,6 +238,15 @@ public final class TelegramStub implements AutoCloseable {
     rules.clear();
   }
 
+  /**
+   * A webhook is already set when the test starts (an earlier deployment ran in webhook mode): as in Telegram,
+   * getUpdates answers 409 until someone calls deleteWebhook, and updates go to that URL meanwhile.
+   */
+  public synchronized void webhookLeftSet(String url) {
+    webhookUrl = url;
+    webhookSecret = null;
+  }
+
   /** The person blocks the bot: sends to their chat answer 403, and a my_chat_member update says so. */
   public void blockBot(JsonObject user) {
     long id = user.getLong("id");
