@@ -132,7 +132,7 @@ final class JobRoutes {
     }).onSuccess(result -> {
       Job job = result.job();
       Buffer bytes = result.bytes();
-      ImageInfo info = ImageInfo.sniff(bytes.getBytes());
+      ImageInfo info = ImageInfo.sniff(bytes);
       ctx.response()
           .putHeader(HttpHeaders.CONTENT_TYPE, info == null ? "application/octet-stream" : info.contentType())
           .putHeader("Content-Disposition", "inline; filename=\"" + job.id() + "." + (info == null ? "bin" : info.extension()) + "\"")

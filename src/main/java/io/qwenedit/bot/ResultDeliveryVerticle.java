@@ -424,7 +424,7 @@ public final class ResultDeliveryVerticle extends VerticleBase {
         return outbox.sendMessage(chat, Texts.get(lang, "result_expired", "hours", config.queue().retention().toHours()),
             Outbox.buttons(Texts.get(lang, "btn_again"), "a:" + job.id()), replyTo).mapEmpty();
       }
-      ImageInfo info = ImageInfo.sniff(bytes.getBytes());
+      ImageInfo info = ImageInfo.sniff(bytes);
       String ext = info == null ? "png" : info.extension();
       String mime = info == null ? "application/octet-stream" : info.contentType();
       String name = "edit-" + job.id() + "." + ext;

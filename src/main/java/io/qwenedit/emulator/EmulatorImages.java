@@ -150,7 +150,7 @@ public final class EmulatorImages {
     if (img != null) {
       return img;
     }
-    ImageInfo info = ImageInfo.sniff(input.getBytes());
+    ImageInfo info = ImageInfo.sniff(input);
     if (info == null) {
       throw new NotAnImageException("cannot identify image file");
     }

@@ -1,5 +1,6 @@
 package io.qwenedit.queue;
 
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 
 /**
@@ -28,17 +29,26 @@ public record ImageInfo(String format, int width, int height, long bytes) {
 
   /** Reads the header; returns null when the bytes are not a PNG, JPEG or WebP image with sane dimensions. */
   public static ImageInfo sniff(byte[] b) {
+    return sniff(Buffer.buffer(b));
+  }
+
+  /**
+   * The same, reading the buffer in place: only the header bytes are touched, so a 20 MB upload is not copied to find
+   * out what it is.
+   */
+  public static ImageInfo sniff(Buffer b) {
     ImageInfo info = null;
     try {
-      if (b.length >= 24 && (b[0] & 0xFF) == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') {
-        info = new ImageInfo("png", be32(b, 16), be32(b, 20), b.length);
-      } else if (b.length >= 4 && (b[0] & 0xFF) == 0xFF && (b[1] & 0xFF) == 0xD8) {
+      int n = b.length();
+      if (n >= 24 && b.getUnsignedByte(0) == 0x89 && b.getByte(1) == 'P' && b.getByte(2) == 'N' && b.getByte(3) == 'G') {
+        info = new ImageInfo("png", b.getInt(16), b.getInt(20), n);
+      } else if (n >= 4 && b.getUnsignedByte(0) == 0xFF && b.getUnsignedByte(1) == 0xD8) {
         info = jpeg(b);
-      } else if (b.length >= 30 && b[0] == 'R' && b[1] == 'I' && b[2] == 'F' && b[3] == 'F'
-          && b[8] == 'W' && b[9] == 'E' && b[10] == 'B' && b[11] == 'P') {
+      } else if (n >= 30 && b.getByte(0) == 'R' && b.getByte(1) == 'I' && b.getByte(2) == 'F' && b.getByte(3) == 'F'
+          && b.getByte(8) == 'W' && b.getByte(9) == 'E' && b.getByte(10) == 'B' && b.getByte(11) == 'P') {
         info = webp(b);
       }
-    } catch (ArrayIndexOutOfBoundsException e) {
+    } catch (IndexOutOfBoundsException e) {
       return null;
     }
     if (info == null || info.width <= 0 || info.height <= 0) {
@@ -47,13 +57,13 @@ public record ImageInfo(String format, int width, int height, long bytes) {
     return info;
   }
 
-  private static ImageInfo jpeg(byte[] b) {
+  private static ImageInfo jpeg(Buffer b) {
     int i = 2;
-    while (i + 9 < b.length) {
-      if ((b[i] & 0xFF) != 0xFF) {
+    while (i + 9 < b.length()) {
+      if (b.getUnsignedByte(i) != 0xFF) {
         return null;
       }
-      int marker = b[i + 1] & 0xFF;
+      int marker = b.getUnsignedByte(i + 1);
       if (marker == 0xFF) {
         i++;
         continue;
@@ -62,10 +72,10 @@ public record ImageInfo(String format, int width, int height, long bytes) {
         i += 2;
         continue;
       }
-      int len = be16(b, i + 2);
+      int len = b.getUnsignedShort(i + 2);
       boolean sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
       if (sof) {
-        return new ImageInfo("jpeg", be16(b, i + 7), be16(b, i + 5), b.length);
+        return new ImageInfo("jpeg", b.getUnsignedShort(i + 7), b.getUnsignedShort(i + 5), b.length());
       }
       if (marker == 0xD9 || marker == 0xDA || len < 2) {
         return null;
@@ -75,35 +85,19 @@ public record ImageInfo(String format, int width, int height, long bytes) {
     return null;
   }
 
-  private static ImageInfo webp(byte[] b) {
-    String chunk = new String(b, 12, 4, java.nio.charset.StandardCharsets.US_ASCII);
+  private static ImageInfo webp(Buffer b) {
+    String chunk = b.getString(12, 16, "US-ASCII");
     switch (chunk) {
       case "VP8 ":
-        return new ImageInfo("webp", le16(b, 26) & 0x3FFF, le16(b, 28) & 0x3FFF, b.length);
+        return new ImageInfo("webp", b.getUnsignedShortLE(26) & 0x3FFF, b.getUnsignedShortLE(28) & 0x3FFF, b.length());
       case "VP8L": {
-        int bits = (b[21] & 0xFF) | (b[22] & 0xFF) << 8 | (b[23] & 0xFF) << 16 | (b[24] & 0xFF) << 24;
-        return new ImageInfo("webp", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1, b.length);
+        int bits = b.getIntLE(21);
+        return new ImageInfo("webp", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1, b.length());
       }
       case "VP8X":
-        return new ImageInfo("webp", le24(b, 24) + 1, le24(b, 27) + 1, b.length);
+        return new ImageInfo("webp", b.getUnsignedMediumLE(24) + 1, b.getUnsignedMediumLE(27) + 1, b.length());
       default:
         return null;
     }
-  }
-
-  private static int be32(byte[] b, int o) {
-    return (b[o] & 0xFF) << 24 | (b[o + 1] & 0xFF) << 16 | (b[o + 2] & 0xFF) << 8 | (b[o + 3] & 0xFF);
-  }
-
-  private static int be16(byte[] b, int o) {
-    return (b[o] & 0xFF) << 8 | (b[o + 1] & 0xFF);
-  }
-
-  private static int le16(byte[] b, int o) {
-    return (b[o] & 0xFF) | (b[o + 1] & 0xFF) << 8;
-  }
-
-  private static int le24(byte[] b, int o) {
-    return (b[o] & 0xFF) | (b[o + 1] & 0xFF) << 8 | (b[o + 2] & 0xFF) << 16;
   }
 }

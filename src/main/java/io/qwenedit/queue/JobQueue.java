@@ -130,7 +130,7 @@ public final class JobQueue {
       throw new JobRejectedException("image_too_large", "The image is " + mb(req.image().length()) + "; the limit is "
           + mb(cfg.maxImageBytes()) + ". Please send a smaller image.");
     }
-    ImageInfo info = ImageInfo.sniff(req.image().getBytes());
+    ImageInfo info = ImageInfo.sniff(req.image());
     if (info == null) {
       throw new JobRejectedException("not_an_image", "The file is not a picture this service can read: send a "
           + ImageInfo.ACCEPTED + " image.");
@@ -275,7 +275,7 @@ public final class JobQueue {
    * lease was taken over.
    */
   public Future<Outcome> complete(String id, long fence, Buffer result, JsonObject resultInfo) {
-    ImageInfo info = ImageInfo.sniff(result.getBytes(0, Math.min(result.length(), 65536)));
+    ImageInfo info = ImageInfo.sniff(result.slice(0, Math.min(result.length(), 65536)));
     String ref = id + "-out-" + fence + "." + (info == null ? "bin" : info.extension());
     JsonObject meta = resultInfo == null ? new JsonObject() : resultInfo.copy();
     if (info != null) {
