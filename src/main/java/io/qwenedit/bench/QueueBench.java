@@ -1,5 +1,8 @@
 package io.qwenedit.bench;
 
+import static io.qwenedit.bench.Bench.intArg;
+import static io.qwenedit.bench.Bench.percentile;
+
 import io.qwenedit.config.Config;
 import io.qwenedit.config.Settings;
 import io.qwenedit.queue.JobQueue;
@@ -228,22 +231,7 @@ public final class QueueBench {
         .findFirst().orElse("?");
   }
 
-  private static double percentile(double[] sorted, double p) {
-    int idx = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
-    return sorted[Math.max(0, Math.min(sorted.length - 1, idx))];
-  }
-
   private static double round(double v) {
     return Math.round(v * 1000) / 1000.0;
   }
-
-  private static int intArg(String[] args, String name, int fallback) {
-    for (int i = 0; i + 1 < args.length; i++) {
-      if (args[i].equals(name)) {
-        return Integer.parseInt(args[i + 1]);
-      }
-    }
-    return fallback;
-  }
-
 }

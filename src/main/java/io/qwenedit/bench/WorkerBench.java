@@ -1,5 +1,8 @@
 package io.qwenedit.bench;
 
+import static io.qwenedit.bench.Bench.intArg;
+import static io.qwenedit.bench.Bench.percentile;
+
 import io.qwenedit.config.Config;
 import io.qwenedit.config.Settings;
 import io.qwenedit.emulator.ComfyEmulator;
@@ -95,14 +98,14 @@ public final class WorkerBench {
       Arrays.sort(client);
       Arrays.sort(before);
       System.out.println(new JsonObject()
-          .put("overhead_p50_ms", round(pct(overhead, 50)))
-          .put("overhead_p99_ms", round(pct(overhead, 99)))
-          .put("end_to_end_p50_ms", round(pct(endToEnd, 50)))
-          .put("comfy_execution_p50_ms", round(pct(compute, 50)))
-          .put("parts_p50_ms", new JsonObject().put("queue_to_claim", pct(pickup, 50))
-              .put("comfy_client_beyond_execution", pct(client, 50)).put("worker_outside_client", pct(before, 50)))
-          .put("parts_p99_ms", new JsonObject().put("queue_to_claim", pct(pickup, 99))
-              .put("comfy_client_beyond_execution", pct(client, 99)).put("worker_outside_client", pct(before, 99)))
+          .put("overhead_p50_ms", round(percentile(overhead, 50)))
+          .put("overhead_p99_ms", round(percentile(overhead, 99)))
+          .put("end_to_end_p50_ms", round(percentile(endToEnd, 50)))
+          .put("comfy_execution_p50_ms", round(percentile(compute, 50)))
+          .put("parts_p50_ms", new JsonObject().put("queue_to_claim", percentile(pickup, 50))
+              .put("comfy_client_beyond_execution", percentile(client, 50)).put("worker_outside_client", percentile(before, 50)))
+          .put("parts_p99_ms", new JsonObject().put("queue_to_claim", percentile(pickup, 99))
+              .put("comfy_client_beyond_execution", percentile(client, 99)).put("worker_outside_client", percentile(before, 99)))
           .put("jobs", jobs)
           .put("image", "1024x1024 PNG (" + image.length() + " bytes)")
           .put("cpus", Runtime.getRuntime().availableProcessors())
@@ -153,21 +156,7 @@ public final class WorkerBench {
     return Buffer.buffer(out.toByteArray());
   }
 
-  private static double pct(double[] sorted, double p) {
-    int idx = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
-    return sorted[Math.max(0, Math.min(sorted.length - 1, idx))];
-  }
-
   private static double round(double v) {
     return Math.round(v * 100) / 100.0;
-  }
-
-  private static int intArg(String[] args, String name, int fallback) {
-    for (int i = 0; i + 1 < args.length; i++) {
-      if (args[i].equals(name)) {
-        return Integer.parseInt(args[i + 1]);
-      }
-    }
-    return fallback;
   }
 }

@@ -103,19 +103,29 @@ public final class Args {
 
   /** A positive number of seconds (decimals allowed). */
   public double seconds(String name, double fallback) {
+    return seconds(name, fallback, false);
+  }
+
+  /** A number of seconds, 0 or more (decimals allowed). */
+  public double secondsOrZero(String name, double fallback) {
+    return seconds(name, fallback, true);
+  }
+
+  private double seconds(String name, double fallback, boolean zeroAllowed) {
     String v = options.get(name);
     if (v == null) {
       return fallback;
     }
     try {
       double d = Double.parseDouble(v);
-      if (d > 0 && !Double.isInfinite(d)) {
+      if ((zeroAllowed ? d >= 0 : d > 0) && !Double.isInfinite(d)) {
         return d;
       }
     } catch (NumberFormatException ignored) {
       // reported below
     }
-    throw new UsageException("Option --" + name + " of '" + command + "' must be a positive number of seconds, not \"" + v + "\".");
+    throw new UsageException("Option --" + name + " of '" + command + "' must be "
+        + (zeroAllowed ? "a number of seconds (0 or more)" : "a positive number of seconds") + ", not \"" + v + "\".");
   }
 
   public int integer(String name, int fallback, int min, int max) {

@@ -85,7 +85,7 @@ final class DemoCommand implements Command {
     args.noMorePositional(0);
     boolean once = args.flag("once");
     Path results = ctx.resolve(args.get("results", "demo-results")).normalize();
-    double stepTime = args.get("step-time") == null ? 0.1 : args.seconds("step-time", 0.1);
+    double stepTime = args.seconds("step-time", 0.1);
     Config base = ctx.config();
     Path logFile = Logging.service(name(), base.log(), base.worker().logLevel(), ctx.err());
     Logging.quietConsole();

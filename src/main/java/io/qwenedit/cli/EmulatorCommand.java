@@ -94,9 +94,9 @@ final class EmulatorCommand implements Command {
     EmulatorOptions o = EmulatorOptions.defaults()
         .withHost(args.get("host", "127.0.0.1"))
         .withPort(args.integer("port", 8188, 0, 65535))
-        .withStepTime(millis(args, "step-time", 0.25, true))
-        .withNodeTime(millis(args, "node-time", 0.01, true))
-        .withModelLoadTime(millis(args, "model-load", 0, true))
+        .withStepTime(millis(args, "step-time", 0.25))
+        .withNodeTime(millis(args, "node-time", 0.01))
+        .withModelLoadTime(millis(args, "model-load", 0))
         .withMaxUploadBytes((long) (args.seconds("max-upload-size", 100) * 1024 * 1024))
         .withPreviews(args.flag("previews"))
         .withPreviewSize(args.integer("preview-size", 512, 16, 4096));
@@ -132,19 +132,7 @@ final class EmulatorCommand implements Command {
     return o;
   }
 
-  private static Duration millis(Args args, String name, double fallback, boolean zeroAllowed) {
-    String v = args.get(name);
-    if (v == null) {
-      return Duration.ofMillis(Math.round(fallback * 1000));
-    }
-    try {
-      double d = Double.parseDouble(v);
-      if (d >= 0 && !Double.isInfinite(d) && (zeroAllowed || d > 0)) {
-        return Duration.ofMillis(Math.round(d * 1000));
-      }
-    } catch (NumberFormatException ignored) {
-      // reported below
-    }
-    throw new UsageException("Option --" + name + " of 'emulator' must be a number of seconds (0 or more), not \"" + v + "\".");
+  private static Duration millis(Args args, String name, double fallback) {
+    return Duration.ofMillis(Math.round(args.secondsOrZero(name, fallback) * 1000));
   }
 }

@@ -3,12 +3,10 @@ package io.qwenedit.cli;
 import io.qwenedit.api.ApiRole;
 import io.qwenedit.bot.BotRole;
 import io.qwenedit.config.Config;
-import io.qwenedit.health.HealthServer;
 import io.qwenedit.supervision.SupervisorVerticle;
 import io.qwenedit.worker.WorkerRole;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -25,15 +23,13 @@ final class RoleSet {
   private final Vertx vertx;
   private final Config config;
   private final WorkerRole worker;
-  private final List<String> roles;
   private final String botDeployment;
 
-  private RoleSet(Vertx vertx, Config config, WorkerRole worker, String botDeployment, List<String> roles) {
+  private RoleSet(Vertx vertx, Config config, WorkerRole worker, String botDeployment) {
     this.vertx = vertx;
     this.config = config;
     this.worker = worker;
     this.botDeployment = botDeployment;
-    this.roles = roles;
   }
 
   /** True when TELEGRAM_BOT_TOKEN is set: the bot runs too (a malformed token stops start-up with one line). */
@@ -42,39 +38,23 @@ final class RoleSet {
   }
 
   /**
-   * Deploys the API (with the health server), then the worker, then the bot when TELEGRAM_BOT_TOKEN is set. A failure
-   * leaves the caller to close the Vert.x.
+   * Deploys the API (which starts the shared health server), then the worker, then the bot when TELEGRAM_BOT_TOKEN is
+   * set. A failure leaves the caller to close the Vert.x.
    */
   static Future<RoleSet> deploy(Vertx vertx, Config config) {
-    List<String> roles = new ArrayList<>();
     return ApiRole.deploy(vertx, config)
-        .compose(api -> {
-          roles.add("api");
-          return WorkerRole.deploy(vertx, config, SupervisorVerticle.Options.defaults());
-        })
-        .compose(worker -> {
-          roles.add("worker");
-          Future<String> bot = botWanted(config) ? BotRole.deploy(vertx, config) : Future.succeededFuture();
-          return bot.compose(botId -> {
-            if (botId != null) {
-              roles.add("bot");
-            }
-            return HealthServer.ensure(vertx, config).map(v -> new RoleSet(vertx, config, worker, botId, roles));
-          });
-        });
+        .compose(api -> WorkerRole.deploy(vertx, config, SupervisorVerticle.Options.defaults()))
+        .compose(worker -> (botWanted(config) ? BotRole.deploy(vertx, config) : Future.<String>succeededFuture())
+            .map(botId -> new RoleSet(vertx, config, worker, botId)));
   }
 
   List<String> roles() {
-    return roles;
-  }
-
-  WorkerRole worker() {
-    return worker;
+    return botDeployment == null ? List.of("api", "worker") : List.of("api", "worker", "bot");
   }
 
   /** The graceful stop: blocks (call it from the signal's thread, never from an event loop). */
   void stop() throws Exception {
-    LOG.info("stopping {}: the worker first, so its running jobs finish or go back to the queue", String.join(", ", roles));
+    LOG.info("stopping {}: the worker first, so its running jobs finish or go back to the queue", String.join(", ", roles()));
     worker.shutdown(config.worker().shutdownGrace()).await(config.worker().shutdownGrace().toMillis() + 45_000, TimeUnit.MILLISECONDS);
     if (botDeployment != null) {
       // the bot gives its lease back on the way, so a waiting instance elsewhere takes over at once
