@@ -430,18 +430,14 @@ final class ComfyEmulatorVerticle extends VerticleBase {
   }
 
   private void view(RoutingContext ctx) {
-    String filename = ctx.request().getParam("filename");
-    if (filename == null) {
+    String requested = ctx.request().getParam("filename");
+    if (requested == null) {
       text(ctx, 400, "400: Bad Request");
       return;
     }
-    String type = ctx.request().getParam("type", "output");
-    for (String t : EmulatorStorage.TYPES) {
-      if (filename.endsWith(" [" + t + "]")) {
-        type = t;
-        filename = filename.substring(0, filename.length() - t.length() - 3);
-      }
-    }
+    EmulatorStorage.Annotated annotated = EmulatorStorage.Annotated.of(requested, ctx.request().getParam("type", "output"));
+    String type = annotated.type();
+    String filename = annotated.value();
     if (filename.startsWith("/") || filename.contains("..")) {
       text(ctx, 400, "400: Bad Request");
       return;

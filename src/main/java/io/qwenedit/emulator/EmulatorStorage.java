@@ -24,6 +24,22 @@ final class EmulatorStorage {
   /** A file as /view and history entries name it. */
   record FileRef(String filename, String subfolder, String type) {}
 
+  /** A file value with ComfyUI's optional type annotation ({@code "name [output]"}) taken off. */
+  record Annotated(String type, String value) {
+    /** The type the annotation names, else {@code type}, and the value without the annotation. */
+    static Annotated of(String value, String type) {
+      String v = value;
+      String found = type;
+      for (String t : TYPES) {
+        if (v.endsWith(" [" + t + "]")) {
+          found = t;
+          v = v.substring(0, v.length() - t.length() - 3);
+        }
+      }
+      return new Annotated(found, v);
+    }
+  }
+
   private final Map<String, Buffer> files = new LinkedHashMap<>();
   /** SHA-256 of a file's bytes, computed once (LoadImage's IS_CHANGED and the upload collision rule need it). */
   private final java.util.IdentityHashMap<Buffer, String> hashes = new java.util.IdentityHashMap<>();
@@ -129,18 +145,12 @@ final class EmulatorStorage {
    * stored file, or null.
    */
   Buffer resolveAnnotated(String value) {
-    String type = "input";
-    String v = value;
-    for (String t : TYPES) {
-      if (v.endsWith(" [" + t + "]")) {
-        type = t;
-        v = v.substring(0, v.length() - t.length() - 3);
-      }
-    }
+    Annotated a = Annotated.of(value, "input");
+    String v = a.value();
     int slash = v.lastIndexOf('/');
     String subfolder = slash >= 0 ? v.substring(0, slash) : "";
     String name = slash >= 0 ? v.substring(slash + 1) : v;
-    return read(type, subfolder, name);
+    return read(a.type(), subfolder, name);
   }
 
   /** Uploaded files as LoadImage's combo lists them ({@code sub/name}), sorted. */
