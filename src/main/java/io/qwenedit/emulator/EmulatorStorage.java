@@ -89,8 +89,10 @@ final class EmulatorStorage {
       String base = dot > 0 ? name.substring(0, dot) : name;
       String ext = dot > 0 ? name.substring(dot) : "";
       int i = 1;
+      String incoming = null;
       while (exists(type, subfolder, stored)) {
-        if (sameContent(read(type, subfolder, stored), data)) {
+        incoming = incoming == null ? sha256(data) : incoming;
+        if (hash(read(type, subfolder, stored)).equals(incoming)) {
           return new Stored(stored, true);
         }
         stored = base + " (" + i + ")" + ext;
@@ -101,24 +103,20 @@ final class EmulatorStorage {
     return new Stored(stored, false);
   }
 
-  private boolean sameContent(Buffer a, Buffer b) {
-    return hash(a).equals(hash(b));
+  /**
+   * The SHA-256 (hex) of a stored file (a buffer {@link #read} or {@link #resolveAnnotated} returned), remembered for
+   * that buffer until it is replaced or forgotten.
+   */
+  String hash(Buffer stored) {
+    return hashes.computeIfAbsent(stored, EmulatorStorage::sha256);
   }
 
-  /** The SHA-256 of stored bytes (hex), remembered per stored buffer. */
-  String hash(Buffer data) {
-    String h = hashes.get(data);
-    if (h == null) {
-      try {
-        h = java.util.HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data.getBytes()));
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException(e);
-      }
-      if (files.containsValue(data)) {
-        hashes.put(data, h);
-      }
+  private static String sha256(Buffer data) {
+    try {
+      return java.util.HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data.getBytes()));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
     }
-    return h;
   }
 
   /** SaveImage: {@code <subfolder>/<base>_NNNNN_.png} with the next free counter for that prefix. */
