@@ -57,7 +57,6 @@ final class ComfySocket {
   private long backoffMs = 100;
   private boolean everOpened;
   private boolean closed;
-  private long lastMessageAt;
 
   ComfySocket(Vertx vertx, URI base, ComfyClientOptions options, Events events) {
     this.vertx = vertx;
@@ -87,10 +86,6 @@ final class ComfySocket {
     return socket != null;
   }
 
-  long lastMessageAt() {
-    return lastMessageAt;
-  }
-
   /** Connects if not connected; resolves when open (fails when the server cannot be reached). Call on the context. */
   Future<Void> connect() {
     if (closed) {
@@ -110,7 +105,6 @@ final class ComfySocket {
     connecting = done.future();
     ClientWebSocket ws = client.webSocket();
     ws.textMessageHandler(text -> {
-      lastMessageAt = System.currentTimeMillis();
       JsonObject msg;
       try {
         msg = new JsonObject(text);
@@ -120,10 +114,7 @@ final class ComfySocket {
       }
       events.onText(msg);
     });
-    ws.binaryMessageHandler(b -> {
-      lastMessageAt = System.currentTimeMillis();
-      events.onBinary(b);
-    });
+    ws.binaryMessageHandler(events::onBinary);
     ws.exceptionHandler(e -> LOG.debug("ComfyUI WebSocket error: {}", e.toString()));
     ws.closeHandler(v -> onClosed(ws));
     long started = System.nanoTime();

@@ -577,12 +577,9 @@ final class DispatchRun {
     }
     String filename = image.getString("filename");
     String subfolder = image.getString("subfolder", "");
-    String type = image.getString("type", "output");
-    java.util.function.Supplier<Future<HttpResponse<Buffer>>> fetch =
-        () -> http.send(HttpMethod.GET, "/view", Map.of("filename", filename, "subfolder", subfolder, "type", type), null, true);
     // the early download is only a head start: if it failed (its connection died, say), fetch again
     Future<HttpResponse<Buffer>> download = viewKey(image).equals(prefetchedKey) && prefetched != null
-        ? prefetched.recover(e -> fetch.get()) : fetch.get();
+        ? prefetched.recover(e -> view(image)) : view(image);
     download
         .onSuccess(r -> {
           if (r.statusCode() == 404) {
@@ -611,8 +608,13 @@ final class DispatchRun {
       return;
     }
     prefetchedKey = viewKey(image);
-    prefetched = http.send(HttpMethod.GET, "/view", Map.of("filename", image.getString("filename"),
-        "subfolder", image.getString("subfolder", ""), "type", image.getString("type", "output")), null, true);
+    prefetched = view(image);
+  }
+
+  /** {@code GET /view} of an output image as history and {@code executed} name it. */
+  private Future<HttpResponse<Buffer>> view(JsonObject image) {
+    return http.send(HttpMethod.GET, "/view", Map.of("filename", image.getString("filename"), "subfolder", image.getString("subfolder", ""),
+        "type", image.getString("type", "output")), null, true);
   }
 
   private static String viewKey(JsonObject image) {

@@ -236,10 +236,6 @@ final class ComfyEmulatorVerticle extends VerticleBase {
     ctx.response().setStatusCode(200).end();
   }
 
-  /**
-   * Reads a JSON endpoint's body whatever its content type (aiohttp's request.json() ignores it; vertx-web's
-   * a form decoder would try to read it as a form), with the same size limit as every other body.
-   */
   /** A body announced larger than the limit gets 413 before it is read (a bad length, 400); true when refused. */
   private static boolean refusedByLength(RoutingContext ctx, long limit) {
     String length = ctx.request().getHeader("content-length");
@@ -255,6 +251,10 @@ final class ComfyEmulatorVerticle extends VerticleBase {
     }
   }
 
+  /**
+   * Reads a JSON endpoint's body whatever its content type (aiohttp's request.json() ignores it; vertx-web's
+   * a form decoder would try to read it as a form), with the same size limit as every other body.
+   */
   private void readRawBody(RoutingContext ctx) {
     long limit = options.maxUploadBytes();
     if (refusedByLength(ctx, limit)) {
@@ -289,39 +289,25 @@ final class ComfyEmulatorVerticle extends VerticleBase {
 
   private static final String RAW_BODY = "qwenedit.rawBody";
 
-  /** The body as JSON, or null (the caller answers 500, as aiohttp does for an uncaught JSON error). */
-  private static Object parseBody(RoutingContext ctx) {
+  /**
+   * The body read by {@link #readRawBody} as a JSON object, or null when it is empty, not JSON or another JSON value
+   * (the caller answers 500, as aiohttp does for an uncaught JSON error).
+   */
+  private static JsonObject parseBody(RoutingContext ctx) {
     Buffer b = ctx.get(RAW_BODY);
-    if (b == null && ctx.body() != null) {
-      b = ctx.body().buffer();
-    }
-    if (b == null || b.length() == 0) {
+    if (b == null || !b.toString().strip().startsWith("{")) {
       return null;
     }
     try {
-      return Json.decode(b);
+      return new JsonObject(b);
     } catch (DecodeException e) {
       return null;
     }
   }
 
-  /** Minimal JSON decoding that keeps objects as JsonObject and lists as JsonArray. */
-  private static final class Json {
-    static Object decode(Buffer b) {
-      String s = b.toString().strip();
-      if (s.startsWith("{")) {
-        return new JsonObject(b);
-      }
-      if (s.startsWith("[")) {
-        return new JsonArray(b);
-      }
-      throw new DecodeException("not a JSON object");
-    }
-  }
-
   private void postPrompt(RoutingContext ctx) {
-    Object parsed = parseBody(ctx);
-    if (!(parsed instanceof JsonObject body)) {
+    JsonObject body = parseBody(ctx);
+    if (body == null) {
       text(ctx, 500, TROUBLE);
       return;
     }
@@ -387,8 +373,8 @@ final class ComfyEmulatorVerticle extends VerticleBase {
 
   /** POST /queue and POST /history: {"clear": true} and/or {"delete": [ids]}; always an empty 200. */
   private void clearOrDelete(RoutingContext ctx, Runnable clear, java.util.function.Consumer<List<String>> delete) {
-    Object parsed = parseBody(ctx);
-    if (!(parsed instanceof JsonObject body)) {
+    JsonObject body = parseBody(ctx);
+    if (body == null) {
       text(ctx, 500, TROUBLE);
       return;
     }
@@ -404,15 +390,15 @@ final class ComfyEmulatorVerticle extends VerticleBase {
   }
 
   private void postInterrupt(RoutingContext ctx) {
-    Object parsed = parseBody(ctx);
-    String promptId = parsed instanceof JsonObject b && b.getValue("prompt_id") != null ? String.valueOf(b.getValue("prompt_id")) : null;
+    JsonObject body = parseBody(ctx);
+    String promptId = body != null && body.getValue("prompt_id") != null ? String.valueOf(body.getValue("prompt_id")) : null;
     worker.interrupt(promptId);
     empty(ctx);
   }
 
   private void postFree(RoutingContext ctx) {
-    Object parsed = parseBody(ctx);
-    if (!(parsed instanceof JsonObject body)) {
+    JsonObject body = parseBody(ctx);
+    if (body == null) {
       text(ctx, 500, TROUBLE);
       return;
     }
@@ -444,18 +430,14 @@ final class ComfyEmulatorVerticle extends VerticleBase {
   }
 
   private void view(RoutingContext ctx) {
-    String filename = ctx.request().getParam("filename");
-    if (filename == null) {
+    String requested = ctx.request().getParam("filename");
+    if (requested == null) {
       text(ctx, 400, "400: Bad Request");
       return;
     }
-    String type = ctx.request().getParam("type", "output");
-    for (String t : EmulatorStorage.TYPES) {
-      if (filename.endsWith(" [" + t + "]")) {
-        type = t;
-        filename = filename.substring(0, filename.length() - t.length() - 3);
-      }
-    }
+    EmulatorStorage.Annotated annotated = EmulatorStorage.Annotated.of(requested, ctx.request().getParam("type", "output"));
+    String type = annotated.type();
+    String filename = annotated.value();
     if (filename.startsWith("/") || filename.contains("..")) {
       text(ctx, 400, "400: Bad Request");
       return;
@@ -611,8 +593,8 @@ final class ComfyEmulatorVerticle extends VerticleBase {
   }
 
   private void postFaults(RoutingContext ctx) {
-    Object parsed = parseBody(ctx);
-    if (!(parsed instanceof JsonObject script)) {
+    JsonObject script = parseBody(ctx);
+    if (script == null) {
       json(ctx, 400, new JsonObject().put("error", "the body must be a JSON object: a fault script (see docs/comfyui.md)"));
       return;
     }

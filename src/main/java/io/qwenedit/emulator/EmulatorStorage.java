@@ -24,6 +24,22 @@ final class EmulatorStorage {
   /** A file as /view and history entries name it. */
   record FileRef(String filename, String subfolder, String type) {}
 
+  /** A file value with ComfyUI's optional type annotation ({@code "name [output]"}) taken off. */
+  record Annotated(String type, String value) {
+    /** The type the annotation names, else {@code type}, and the value without the annotation. */
+    static Annotated of(String value, String type) {
+      String v = value;
+      String found = type;
+      for (String t : TYPES) {
+        if (v.endsWith(" [" + t + "]")) {
+          found = t;
+          v = v.substring(0, v.length() - t.length() - 3);
+        }
+      }
+      return new Annotated(found, v);
+    }
+  }
+
   private final Map<String, Buffer> files = new LinkedHashMap<>();
   /** SHA-256 of a file's bytes, computed once (LoadImage's IS_CHANGED and the upload collision rule need it). */
   private final java.util.IdentityHashMap<Buffer, String> hashes = new java.util.IdentityHashMap<>();
@@ -73,8 +89,10 @@ final class EmulatorStorage {
       String base = dot > 0 ? name.substring(0, dot) : name;
       String ext = dot > 0 ? name.substring(dot) : "";
       int i = 1;
+      String incoming = null;
       while (exists(type, subfolder, stored)) {
-        if (sameContent(read(type, subfolder, stored), data)) {
+        incoming = incoming == null ? sha256(data) : incoming;
+        if (hash(read(type, subfolder, stored)).equals(incoming)) {
           return new Stored(stored, true);
         }
         stored = base + " (" + i + ")" + ext;
@@ -85,24 +103,20 @@ final class EmulatorStorage {
     return new Stored(stored, false);
   }
 
-  private boolean sameContent(Buffer a, Buffer b) {
-    return hash(a).equals(hash(b));
+  /**
+   * The SHA-256 (hex) of a stored file (a buffer {@link #read} or {@link #resolveAnnotated} returned), remembered for
+   * that buffer until it is replaced or forgotten.
+   */
+  String hash(Buffer stored) {
+    return hashes.computeIfAbsent(stored, EmulatorStorage::sha256);
   }
 
-  /** The SHA-256 of stored bytes (hex), remembered per stored buffer. */
-  String hash(Buffer data) {
-    String h = hashes.get(data);
-    if (h == null) {
-      try {
-        h = java.util.HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data.getBytes()));
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException(e);
-      }
-      if (files.containsValue(data)) {
-        hashes.put(data, h);
-      }
+  private static String sha256(Buffer data) {
+    try {
+      return java.util.HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data.getBytes()));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
     }
-    return h;
   }
 
   /** SaveImage: {@code <subfolder>/<base>_NNNNN_.png} with the next free counter for that prefix. */
@@ -129,18 +143,12 @@ final class EmulatorStorage {
    * stored file, or null.
    */
   Buffer resolveAnnotated(String value) {
-    String type = "input";
-    String v = value;
-    for (String t : TYPES) {
-      if (v.endsWith(" [" + t + "]")) {
-        type = t;
-        v = v.substring(0, v.length() - t.length() - 3);
-      }
-    }
+    Annotated a = Annotated.of(value, "input");
+    String v = a.value();
     int slash = v.lastIndexOf('/');
     String subfolder = slash >= 0 ? v.substring(0, slash) : "";
     String name = slash >= 0 ? v.substring(slash + 1) : v;
-    return read(type, subfolder, name);
+    return read(a.type(), subfolder, name);
   }
 
   /** Uploaded files as LoadImage's combo lists them ({@code sub/name}), sorted. */

@@ -93,26 +93,28 @@ final class GraphFacts {
     if (!needed.add(id)) {
       return;
     }
+    for (String from : upstream(graph, id)) {
+      collect(graph, from, needed);
+    }
+  }
+
+  /** The nodes whose outputs this node takes (its inputs that are {@code [node, slot]} links). */
+  private static List<String> upstream(JsonObject graph, String id) {
+    List<String> from = new ArrayList<>();
     JsonObject inputs = graph.getJsonObject(id).getJsonObject("inputs");
     for (String k : inputs.fieldNames()) {
       if (inputs.getValue(k) instanceof JsonArray link && link.size() == 2) {
-        collect(graph, String.valueOf(link.getValue(0)), needed);
+        from.add(String.valueOf(link.getValue(0)));
       }
     }
+    return from;
   }
 
   /** Kahn's algorithm, ties broken by numeric node id, so runs are reproducible. */
   private static List<String> topological(JsonObject graph, Set<String> needed) {
     Map<String, Set<String>> deps = new LinkedHashMap<>();
     for (String id : needed) {
-      Set<String> d = new HashSet<>();
-      JsonObject inputs = graph.getJsonObject(id).getJsonObject("inputs");
-      for (String k : inputs.fieldNames()) {
-        if (inputs.getValue(k) instanceof JsonArray link && link.size() == 2) {
-          d.add(String.valueOf(link.getValue(0)));
-        }
-      }
-      deps.put(id, d);
+      deps.put(id, new HashSet<>(upstream(graph, id)));
     }
     List<String> order = new ArrayList<>();
     TreeSet<String> ready = new TreeSet<>(GraphFacts::compareIds);

@@ -137,8 +137,7 @@ final class PromptValidator {
       }
       Object val = inputs.getValue(in.name());
       if (val instanceof JsonArray link) {
-        String problem = linkProblem(in, link, errors);
-        if (problem != null) {
+        if (badLink(in, link, errors)) {
           continue;
         }
         Checked upstream = check(String.valueOf(link.getValue(0)), path);
@@ -167,32 +166,32 @@ final class PromptValidator {
     return result;
   }
 
-  /** Null when the link is well formed and its type fits; otherwise the error added. */
-  private String linkProblem(Input in, JsonArray link, JsonArray errors) {
-    JsonObject info = new JsonObject().put("input_name", in.name()).put("received_value", link);
-    if (link.size() != 2 || !(link.getValue(1) instanceof Number)) {
-      errors.add(error("bad_linked_input", "Bad linked input, must be a length-2 list of [node_id, slot_index]", in.name(), info));
-      return "bad";
-    }
-    String from = String.valueOf(link.getValue(0));
-    if (!(graph.getValue(from) instanceof JsonObject source)) {
-      errors.add(error("bad_linked_input", "Bad linked input, must be a length-2 list of [node_id, slot_index]", in.name(), info));
-      return "bad";
-    }
-    NodeClass sc = NodeCatalog.get(source.getString("class_type"));
-    int slot = ((Number) link.getValue(1)).intValue();
+  /** Adds the error and answers true when the link is malformed, points at no known node or slot, or does not fit. */
+  private boolean badLink(Input in, JsonArray link, JsonArray errors) {
+    NodeClass sc = linkSource(link);
+    int slot = sc == null ? -1 : ((Number) link.getValue(1)).intValue();
     if (sc == null || slot < 0 || slot >= sc.outputs().size()) {
-      errors.add(error("bad_linked_input", "Bad linked input, must be a length-2 list of [node_id, slot_index]", in.name(), info));
-      return "bad";
+      errors.add(error("bad_linked_input", "Bad linked input, must be a length-2 list of [node_id, slot_index]", in.name(),
+          new JsonObject().put("input_name", in.name()).put("received_value", link)));
+      return true;
     }
     String received = sc.outputs().get(slot);
     if (!in.isLink() || !received.equals(in.type())) {
       errors.add(error("return_type_mismatch", "Return type mismatch between linked nodes",
           in.name() + ", " + received + " != " + in.type(),
           new JsonObject().put("input_name", in.name()).put("received_type", received).put("linked_node", link)));
-      return "mismatch";
+      return true;
     }
-    return null;
+    return false;
+  }
+
+  /** The class of the node a {@code [node_id, slot_index]} link comes from; null when malformed or unknown. */
+  private NodeClass linkSource(JsonArray link) {
+    if (link.size() != 2 || !(link.getValue(1) instanceof Number)
+        || !(graph.getValue(String.valueOf(link.getValue(0))) instanceof JsonObject source)) {
+      return null;
+    }
+    return NodeCatalog.get(source.getString("class_type"));
   }
 
   private void literal(Input in, Object val, JsonArray errors) {

@@ -100,10 +100,6 @@ final class PromptWorker {
     return counter++;
   }
 
-  long peekNumber() {
-    return counter;
-  }
-
   int queueRemaining() {
     return pending.size() + (running == null ? 0 : 1);
   }

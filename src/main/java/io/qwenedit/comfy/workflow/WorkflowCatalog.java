@@ -13,12 +13,12 @@ import java.nio.file.FileSystemAlreadyExistsException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Function;
 import java.util.stream.Stream;
 
 /**
@@ -133,18 +133,11 @@ public final class WorkflowCatalog {
   private record FileText(String shown, String text) {}
 
   private static Map<String, FileText> directoryFiles(Path dir) {
-    Map<String, FileText> out = new TreeMap<>();
-    try (Stream<Path> list = Files.list(dir)) {
-      for (Path p : list.toList()) {
-        String name = p.getFileName().toString();
-        if (name.endsWith(".json") && Files.isRegularFile(p)) {
-          out.put(name, new FileText(p.toString(), Files.readString(p, StandardCharsets.UTF_8)));
-        }
-      }
+    try {
+      return jsonFiles(dir, Path::toString);
     } catch (IOException e) {
       throw new ConfigException("Cannot read the workflows directory " + dir + ": " + e.getMessage());
     }
-    return out;
   }
 
   private static Map<String, FileText> builtInFiles() {
@@ -164,29 +157,32 @@ public final class WorkflowCatalog {
           fs = FileSystems.getFileSystem(uri);
         }
         try {
-          return readResourceDir(fs.provider().getPath(uri));
+          return jsonFiles(fs.provider().getPath(uri), WorkflowCatalog::builtInName);
         } finally {
           if (opened) {
             fs.close();
           }
         }
       }
-      return readResourceDir(Path.of(uri));
+      return jsonFiles(Path.of(uri), WorkflowCatalog::builtInName);
     } catch (IOException | URISyntaxException e) {
       throw new ConfigException("Cannot read the built-in workflows: " + e.getMessage());
     }
   }
 
-  private static Map<String, FileText> readResourceDir(Path dir) throws IOException {
+  private static String builtInName(Path p) {
+    return "workflows/" + p.getFileName();
+  }
+
+  /** The {@code .json} files of a directory by file name, each shown in messages as {@code shown} names it. */
+  private static Map<String, FileText> jsonFiles(Path dir, Function<Path, String> shown) throws IOException {
     Map<String, FileText> out = new TreeMap<>();
-    List<Path> files;
     try (Stream<Path> list = Files.list(dir)) {
-      files = new ArrayList<>(list.toList());
-    }
-    for (Path p : files) {
-      String name = p.getFileName().toString();
-      if (name.endsWith(".json")) {
-        out.put(name, new FileText("workflows/" + name, Files.readString(p, StandardCharsets.UTF_8)));
+      for (Path p : list.toList()) {
+        String name = p.getFileName().toString();
+        if (name.endsWith(".json") && Files.isRegularFile(p)) {
+          out.put(name, new FileText(shown.apply(p), Files.readString(p, StandardCharsets.UTF_8)));
+        }
       }
     }
     return out;
