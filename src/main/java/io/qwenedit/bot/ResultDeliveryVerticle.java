@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.qwenedit.config.Config;
 import io.qwenedit.health.Health;
 import io.qwenedit.metrics.Meters;
+import io.qwenedit.queue.Backoff;
 import io.qwenedit.queue.ImageInfo;
 import io.qwenedit.queue.Job;
 import io.qwenedit.queue.JobQueue;
@@ -50,6 +51,9 @@ public final class ResultDeliveryVerticle extends VerticleBase {
   private static final long MARK_RENEW_MS = 20_000;
   private static final long CONSUMER_CLEANUP_MS = 600_000;
   private static final long CONSUMER_MAX_IDLE_MS = 3_600_000;
+  /** Back-off after a failed read: 100-200 ms after the first failure, doubling, at most 5 s. */
+  private static final Duration RETRY_BASE = Duration.ofMillis(200);
+  private static final Duration RETRY_MAX = Duration.ofSeconds(5);
 
   /** What happened to one outcome: acknowledge it, or leave it pending to be tried again. */
   private enum Result { ACK, RETRY }
@@ -165,9 +169,8 @@ public final class ResultDeliveryVerticle extends VerticleBase {
           if (String.valueOf(ar.cause().getMessage()).contains("NOGROUP")) {
             groupReady = false; // Redis lost the group (restarted without persistence): make it again
           }
-          long cap = Math.min(5_000, 100L << Math.min(failuresInRow, 6));
           long delay = ar.cause() instanceof BlockingRedis.GuardTimeoutException ? 0
-              : cap / 2 + ThreadLocalRandom.current().nextLong(cap / 2 + 1);
+              : Backoff.delay(failuresInRow, RETRY_BASE, RETRY_MAX, ThreadLocalRandom.current()::nextDouble).toMillis();
           if (failuresInRow == 1 || failuresInRow % 20 == 0) {
             LOG.warn("delivery: reading outcomes failed ({} in a row): {}; retrying in {} ms", failuresInRow,
                 ar.cause().getMessage(), delay);
