@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -240,13 +241,10 @@ public final class ResultDeliveryVerticle extends VerticleBase {
     return redis.send(Command.XINFO, "CONSUMERS", keys.outcomes(), group).compose(r -> {
       List<Future<?>> dels = new ArrayList<>();
       for (Response c : r) {
-        JsonObject info = new JsonObject();
-        for (int i = 0; i + 1 < c.size(); i += 2) {
-          info.put(c.get(i).toString(), c.get(i + 1).toString());
-        }
-        String name = info.getString("name");
-        if (name != null && !name.equals(consumer) && "0".equals(info.getString("pending"))
-            && Long.parseLong(info.getString("idle", "0")) > CONSUMER_MAX_IDLE_MS) {
+        Map<String, String> info = Job.hash(c);
+        String name = info.get("name");
+        if (name != null && !name.equals(consumer) && "0".equals(info.get("pending"))
+            && Long.parseLong(info.getOrDefault("idle", "0")) > CONSUMER_MAX_IDLE_MS) {
           dels.add(redis.send(Command.XGROUP, "DELCONSUMER", keys.outcomes(), group, name));
         }
       }
@@ -292,21 +290,8 @@ public final class ResultDeliveryVerticle extends VerticleBase {
         // ours and comes back with its id on our next history read, where it is acknowledged
         continue;
       }
-      String id = e.get(0).toString();
-      Response fields = e.size() > 1 ? e.get(1) : null;
-      String jobId = null;
-      String state = null;
-      if (fields != null) {
-        for (int i = 0; i + 1 < fields.size(); i += 2) {
-          String k = fields.get(i).toString();
-          if ("id".equals(k)) {
-            jobId = fields.get(i + 1).toString();
-          } else if ("state".equals(k)) {
-            state = fields.get(i + 1).toString();
-          }
-        }
-      }
-      out.add(new Entry(id, jobId, state));
+      Map<String, String> fields = Job.hash(e.size() > 1 ? e.get(1) : null);
+      out.add(new Entry(e.get(0).toString(), fields.get("id"), fields.get("state")));
     }
     return out;
   }
