@@ -395,22 +395,18 @@ public final class ResultDeliveryVerticle extends VerticleBase {
         return finalStatus(chat, statusId, lang, state);
       default: {
         String reason = Texts.get(lang, StatusText.reasonKey(state, job.error()));
-        JsonObject again = Outbox.buttons(Texts.get(lang, "btn_again"), "a:" + job.id());
-        return outbox.sendMessage(chat, Texts.get(lang, "result_failed", "reason", reason), again, replyTo)
+        return outbox.sendMessage(chat, Texts.get(lang, "result_failed", "reason", reason), againButton(job, lang), replyTo)
             .compose(m -> finalStatus(chat, statusId, lang, state));
       }
     }
   }
 
   private Future<Void> sendResult(Job job, long chat, String lang, Long replyTo) {
-    if (job.resultRef() == null) {
-      return outbox.sendMessage(chat, Texts.get(lang, "result_expired", "hours", config.queue().retention().toHours()),
-          Outbox.buttons(Texts.get(lang, "btn_again"), "a:" + job.id()), replyTo).mapEmpty();
-    }
-    return queue.image(job.resultRef()).compose(bytes -> {
+    Future<Buffer> stored = job.resultRef() == null ? Future.succeededFuture() : queue.image(job.resultRef());
+    return stored.compose(bytes -> {
       if (bytes == null) {
         return outbox.sendMessage(chat, Texts.get(lang, "result_expired", "hours", config.queue().retention().toHours()),
-            Outbox.buttons(Texts.get(lang, "btn_again"), "a:" + job.id()), replyTo).mapEmpty();
+            againButton(job, lang), replyTo).mapEmpty();
       }
       ImageInfo info = ImageInfo.sniff(bytes.getBytes());
       String ext = info == null ? "png" : info.extension();
@@ -435,7 +431,12 @@ public final class ResultDeliveryVerticle extends VerticleBase {
 
   private Future<Void> sendAsFile(Job job, long chat, String lang, Long replyTo, Buffer bytes, String name, String mime, String prompt) {
     return outbox.sendDocument(chat, bytes, name, mime, StatusText.caption(Texts.get(lang, "result_document_note", "prompt", prompt)),
-        Outbox.buttons(Texts.get(lang, "btn_again"), "a:" + job.id()), replyTo).mapEmpty();
+        againButton(job, lang), replyTo).mapEmpty();
+  }
+
+  /** "Again": the same picture and instruction, a new seed (see Conversation's callbacks). */
+  private static JsonObject againButton(Job job, String lang) {
+    return Outbox.buttons(Texts.get(lang, "btn_again"), "a:" + job.id());
   }
 
   private Future<Void> finalStatus(long chat, Long statusId, String lang, String state) {
