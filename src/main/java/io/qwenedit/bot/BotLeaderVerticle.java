@@ -52,7 +52,7 @@ public final class BotLeaderVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     redis = new RedisCommands(vertx, config.redis(), "bot-leader");
-    store = new BotStore(redis, new BotKeys(config.redis().prefix(), config.bot().botId()), null, config.queue().retention());
+    store = new BotStore(redis, config);
     Health.of(vertx).readiness().register(HEALTH, 2_000, p -> p.complete(Status.OK(new JsonObject()
         .put("instance", instanceId).put("active", leader).put("active_instance", leader ? instanceId : lastSeenHolder))));
     long every = Math.max(200, config.bot().leaseTtl().toMillis() / 3);

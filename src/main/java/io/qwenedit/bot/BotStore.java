@@ -1,5 +1,6 @@
 package io.qwenedit.bot;
 
+import io.qwenedit.config.Config;
 import io.qwenedit.queue.Keys;
 import io.qwenedit.redis.LuaScript;
 import io.qwenedit.redis.RedisCommands;
@@ -46,19 +47,15 @@ public final class BotStore {
   private final Keys queueKeys;
   private final Duration retention;
 
-  public BotStore(RedisCommands redis, BotKeys keys, Keys queueKeys, Duration retention) {
+  public BotStore(RedisCommands redis, Config config) {
     this.redis = redis;
-    this.keys = keys;
-    this.queueKeys = queueKeys;
-    this.retention = retention;
+    this.keys = new BotKeys(config.redis().prefix(), config.bot().botId());
+    this.queueKeys = new Keys(config.redis().prefix());
+    this.retention = config.queue().retention();
   }
 
   public BotKeys keys() {
     return keys;
-  }
-
-  public RedisCommands redis() {
-    return redis;
   }
 
   // ------------------------------------------------------------------ poller

@@ -80,7 +80,7 @@ public final class JobStatusVerticle extends VerticleBase {
     JobQueue queue = new JobQueue(redis, config.queue());
     keys = queue.keys();
     workers = new WorkerRegistry(redis, keys);
-    store = new BotStore(redis, new BotKeys(config.redis().prefix(), config.bot().botId()), keys, config.queue().retention());
+    store = new BotStore(redis, config);
     outbox = new Outbox(vertx);
     refreshes = vertx.eventBus().<JsonObject>localConsumer(BotAddresses.STATUS_REFRESH, this::onRefreshRequest);
     events = new RedisSubscriber(vertx, config.redis(), List.of(keys.eventsChannel()), this::onEvent);

@@ -94,9 +94,8 @@ public final class ResultDeliveryVerticle extends VerticleBase {
     blocking = new BlockingRedis(vertx, config.redis(), "bot-outcomes", config.queue().blockGrace().toMillis());
     queue = new JobQueue(redis, config.queue());
     keys = queue.keys();
-    BotKeys botKeys = new BotKeys(config.redis().prefix(), config.bot().botId());
-    store = new BotStore(redis, botKeys, keys, config.queue().retention());
-    group = botKeys.consumerGroup();
+    store = new BotStore(redis, config);
+    group = store.keys().consumerGroup();
     outbox = new Outbox(vertx);
     lastCycleAt = System.currentTimeMillis();
     Health.of(vertx).readiness().register(HEALTH, 2_000, p -> p.complete(health()));
