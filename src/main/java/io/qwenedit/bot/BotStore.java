@@ -45,13 +45,14 @@ public final class BotStore {
   private final RedisCommands redis;
   private final BotKeys keys;
   private final Keys queueKeys;
-  private final Duration retention;
+  /** How long the bot keeps a job id (a person's active set and last job, the tracked jobs): the retention plus an hour. */
+  private final long keepJobIdsMs;
 
   public BotStore(RedisCommands redis, Config config) {
     this.redis = redis;
     this.keys = new BotKeys(config.redis().prefix(), config.bot().botId());
     this.queueKeys = new Keys(config.redis().prefix());
-    this.retention = config.queue().retention();
+    this.keepJobIdsMs = config.queue().retention().plusHours(1).toMillis();
   }
 
   public BotKeys keys() {
@@ -144,20 +145,18 @@ public final class BotStore {
   public Future<Admission> admit(long userId, String reservation, int maxActive, int quota) {
     String day = LocalDate.now(ZoneOffset.UTC).format(DAY);
     return redis.eval(ADMIT, List.of(keys.active(userId), keys.quota(userId, day)),
-            List.of(reservation, maxActive, quota, Duration.ofHours(48).toSeconds(), RESERVATION_STALE.toMillis(),
-                retention.toMillis() + Duration.ofHours(1).toMillis()))
+            List.of(reservation, maxActive, quota, Duration.ofHours(48).toSeconds(), RESERVATION_STALE.toMillis(), keepJobIdsMs))
         .map(r -> new Admission(r.get(0).toString(), r.get(1).toLong(), r.get(2).toInteger() == 1));
   }
 
   /** The request became job {@code jobId}: it takes the reservation's place, and becomes the person's last job. */
   public Future<Void> commit(long userId, String reservation, String jobId) {
     long now = System.currentTimeMillis();
-    long keep = retention.toMillis() + Duration.ofHours(1).toMillis();
     return redis.batch(List.of(
         Request.cmd(Command.ZREM).arg(keys.active(userId)).arg(reservation),
         Request.cmd(Command.ZADD).arg(keys.active(userId)).arg(now).arg(jobId),
-        Request.cmd(Command.PEXPIRE).arg(keys.active(userId)).arg(keep),
-        Request.cmd(Command.SET).arg(keys.last(userId)).arg(jobId).arg("PX").arg(keep),
+        Request.cmd(Command.PEXPIRE).arg(keys.active(userId)).arg(keepJobIdsMs),
+        Request.cmd(Command.SET).arg(keys.last(userId)).arg(jobId).arg("PX").arg(keepJobIdsMs),
         Request.cmd(Command.ZADD).arg(keys.jobs()).arg(now).arg(jobId))).mapEmpty();
   }
 
@@ -196,7 +195,7 @@ public final class BotStore {
 
   /** Telegram jobs not yet delivered, oldest first (at most {@code limit}); entries past the retention are dropped. */
   public Future<List<String>> trackedJobs(int limit) {
-    long cutoff = System.currentTimeMillis() - retention.toMillis() - Duration.ofHours(1).toMillis();
+    long cutoff = System.currentTimeMillis() - keepJobIdsMs;
     return redis.batch(List.of(
             Request.cmd(Command.ZREMRANGEBYSCORE).arg(keys.jobs()).arg("-inf").arg(cutoff),
             Request.cmd(Command.ZRANGE).arg(keys.jobs()).arg(0).arg(limit - 1)))
