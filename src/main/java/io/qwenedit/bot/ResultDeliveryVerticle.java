@@ -61,6 +61,7 @@ public final class ResultDeliveryVerticle extends VerticleBase {
 
   private final Config config;
   private final String consumer;
+  private String botId;
   private RedisCommands redis;
   private BlockingRedis blocking;
   private JobQueue queue;
@@ -95,6 +96,7 @@ public final class ResultDeliveryVerticle extends VerticleBase {
     queue = new JobQueue(redis, config.queue());
     keys = queue.keys();
     store = new BotStore(redis, config);
+    botId = config.bot().botId();
     group = store.keys().consumerGroup();
     outbox = new Outbox(vertx);
     lastCycleAt = System.currentTimeMillis();
@@ -316,8 +318,7 @@ public final class ResultDeliveryVerticle extends VerticleBase {
       return Future.succeededFuture(Result.ACK); // an entry trimmed from the stream: nothing to deliver
     }
     return queue.get(e.jobId()).compose(job -> {
-      if (job == null || job.source() == null || !"telegram".equals(job.source().getString("kind"))
-          || !config.bot().botId().equals(job.source().getString("bot"))) {
+      if (job == null || !Conversation.fromThisBot(job.source(), botId)) {
         return Future.succeededFuture(Result.ACK); // expired, or not this bot's
       }
       if (sentUnmarked.contains(job.id())) {
