@@ -34,10 +34,14 @@ public final class BotStore {
   static final Duration ALBUM_TTL = Duration.ofMinutes(2);
 
   private static final LuaScript ADMIT = LuaScript.load("bot_admit");
-  private static final LuaScript LEASE = LuaScript.load("bot_lease");
+  /** The leader lease is an owner-token lock with a time-to-live, exactly like a GPU's: the same script holds it. */
+  private static final LuaScript LEASE = LuaScript.loadPlain("gpu_lock");
   private static final LuaScript DELIVER_BEGIN = LuaScript.load("bot_deliver_begin");
   private static final LuaScript DELIVER_END = LuaScript.load("bot_deliver_end");
   private static final DateTimeFormatter DAY = DateTimeFormatter.BASIC_ISO_DATE;
+
+  /** After an attempt to hold the leader lease: whether we hold it, and who does ({@code owner}). */
+  public record Lease(boolean held, String owner) {}
 
   /** Outcome of an admission check: {@code ok}, {@code active} (limit reached) or {@code quota}. */
   public record Admission(String status, long count, boolean counted) {}
@@ -109,17 +113,14 @@ public final class BotStore {
     return reqs;
   }
 
-  /** Holds (renews or takes) the leader lease: 1 renewed, 2 taken, 0 held by someone else. */
-  public Future<Integer> holdLease(String owner, Duration ttl) {
-    return redis.eval(LEASE, List.of(keys.leader()), List.of(owner, ttl.toMillis(), "hold")).map(Response::toInteger);
+  /** Holds the leader lease (renews ours, or takes it when free); otherwise says who holds it. */
+  public Future<Lease> holdLease(String owner, Duration ttl) {
+    return redis.eval(LEASE, List.of(keys.leader()), List.of("acquire", owner, ttl.toMillis()))
+        .map(r -> new Lease(r.get(0).toInteger() == 1, r.get(1).toString()));
   }
 
   public Future<Boolean> releaseLease(String owner) {
-    return redis.eval(LEASE, List.of(keys.leader()), List.of(owner, 0, "release")).map(r -> r.toInteger() == 1);
-  }
-
-  public Future<String> leaseHolder() {
-    return redis.send(Command.GET, keys.leader()).map(r -> r == null ? null : r.toString());
+    return redis.eval(LEASE, List.of(keys.leader()), List.of("release", owner, 0)).map(r -> r.get(0).toInteger() == 1);
   }
 
   // ------------------------------------------------------------------ a person's conversation
