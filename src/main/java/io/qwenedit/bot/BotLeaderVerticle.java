@@ -52,7 +52,7 @@ public final class BotLeaderVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     redis = new RedisCommands(vertx, config.redis(), "bot-leader");
-    store = new BotStore(redis, new BotKeys(config.redis().prefix(), config.bot().botId()), null, config.queue().retention());
+    store = new BotStore(redis, config);
     Health.of(vertx).readiness().register(HEALTH, 2_000, p -> p.complete(Status.OK(new JsonObject()
         .put("instance", instanceId).put("active", leader).put("active_instance", leader ? instanceId : lastSeenHolder))));
     long every = Math.max(200, config.bot().leaseTtl().toMillis() / 3);
@@ -96,21 +96,19 @@ public final class BotLeaderVerticle extends VerticleBase {
         return;
       }
       redisTroubleLogged = false;
-      int held = ar.result();
-      if (held > 0 && !leader) {
+      BotStore.Lease lease = ar.result();
+      if (lease.held() && !leader) {
         becomeLeader().onComplete(x -> busy = false);
-      } else if (held == 0 && leader) {
+      } else if (!lease.held() && leader) {
         LOG.warn("bot instance {} lost the lease (another instance took it); stepping down", instanceId);
         leader = false;
         undeployParts().onComplete(x -> busy = false);
       } else {
-        if (held == 0) {
-          store.leaseHolder().onSuccess(h -> {
-            if (h != null && !h.equals(lastSeenHolder)) {
-              LOG.info("bot instance {} is waiting: instance {} is the active one", instanceId, h);
-            }
-            lastSeenHolder = h;
-          });
+        if (!lease.held()) {
+          if (!lease.owner().equals(lastSeenHolder)) {
+            LOG.info("bot instance {} is waiting: instance {} is the active one", instanceId, lease.owner());
+          }
+          lastSeenHolder = lease.owner();
         }
         busy = false;
       }

@@ -1,5 +1,6 @@
 package io.qwenedit.bot;
 
+import io.qwenedit.config.Config;
 import io.qwenedit.queue.Keys;
 import io.qwenedit.redis.LuaScript;
 import io.qwenedit.redis.RedisCommands;
@@ -33,10 +34,14 @@ public final class BotStore {
   static final Duration ALBUM_TTL = Duration.ofMinutes(2);
 
   private static final LuaScript ADMIT = LuaScript.load("bot_admit");
-  private static final LuaScript LEASE = LuaScript.load("bot_lease");
+  /** The leader lease is an owner-token lock with a time-to-live, exactly like a GPU's: the same script holds it. */
+  private static final LuaScript LEASE = LuaScript.loadPlain("gpu_lock");
   private static final LuaScript DELIVER_BEGIN = LuaScript.load("bot_deliver_begin");
   private static final LuaScript DELIVER_END = LuaScript.load("bot_deliver_end");
   private static final DateTimeFormatter DAY = DateTimeFormatter.BASIC_ISO_DATE;
+
+  /** After an attempt to hold the leader lease: whether we hold it, and who does ({@code owner}). */
+  public record Lease(boolean held, String owner) {}
 
   /** Outcome of an admission check: {@code ok}, {@code active} (limit reached) or {@code quota}. */
   public record Admission(String status, long count, boolean counted) {}
@@ -44,21 +49,18 @@ public final class BotStore {
   private final RedisCommands redis;
   private final BotKeys keys;
   private final Keys queueKeys;
-  private final Duration retention;
+  /** How long the bot keeps a job id (a person's active set and last job, the tracked jobs): the retention plus an hour. */
+  private final long keepJobIdsMs;
 
-  public BotStore(RedisCommands redis, BotKeys keys, Keys queueKeys, Duration retention) {
+  public BotStore(RedisCommands redis, Config config) {
     this.redis = redis;
-    this.keys = keys;
-    this.queueKeys = queueKeys;
-    this.retention = retention;
+    this.keys = new BotKeys(config.redis().prefix(), config.bot().botId());
+    this.queueKeys = new Keys(config.redis().prefix());
+    this.keepJobIdsMs = config.queue().retention().plusHours(1).toMillis();
   }
 
   public BotKeys keys() {
     return keys;
-  }
-
-  public RedisCommands redis() {
-    return redis;
   }
 
   // ------------------------------------------------------------------ poller
@@ -111,17 +113,14 @@ public final class BotStore {
     return reqs;
   }
 
-  /** Holds (renews or takes) the leader lease: 1 renewed, 2 taken, 0 held by someone else. */
-  public Future<Integer> holdLease(String owner, Duration ttl) {
-    return redis.eval(LEASE, List.of(keys.leader()), List.of(owner, ttl.toMillis(), "hold")).map(Response::toInteger);
+  /** Holds the leader lease (renews ours, or takes it when free); otherwise says who holds it. */
+  public Future<Lease> holdLease(String owner, Duration ttl) {
+    return redis.eval(LEASE, List.of(keys.leader()), List.of("acquire", owner, ttl.toMillis()))
+        .map(r -> new Lease(r.get(0).toInteger() == 1, r.get(1).toString()));
   }
 
   public Future<Boolean> releaseLease(String owner) {
-    return redis.eval(LEASE, List.of(keys.leader()), List.of(owner, 0, "release")).map(r -> r.toInteger() == 1);
-  }
-
-  public Future<String> leaseHolder() {
-    return redis.send(Command.GET, keys.leader()).map(r -> r == null ? null : r.toString());
+    return redis.eval(LEASE, List.of(keys.leader()), List.of("release", owner, 0)).map(r -> r.get(0).toInteger() == 1);
   }
 
   // ------------------------------------------------------------------ a person's conversation
@@ -147,20 +146,18 @@ public final class BotStore {
   public Future<Admission> admit(long userId, String reservation, int maxActive, int quota) {
     String day = LocalDate.now(ZoneOffset.UTC).format(DAY);
     return redis.eval(ADMIT, List.of(keys.active(userId), keys.quota(userId, day)),
-            List.of(reservation, maxActive, quota, Duration.ofHours(48).toSeconds(), RESERVATION_STALE.toMillis(),
-                retention.toMillis() + Duration.ofHours(1).toMillis()))
+            List.of(reservation, maxActive, quota, Duration.ofHours(48).toSeconds(), RESERVATION_STALE.toMillis(), keepJobIdsMs))
         .map(r -> new Admission(r.get(0).toString(), r.get(1).toLong(), r.get(2).toInteger() == 1));
   }
 
   /** The request became job {@code jobId}: it takes the reservation's place, and becomes the person's last job. */
   public Future<Void> commit(long userId, String reservation, String jobId) {
     long now = System.currentTimeMillis();
-    long keep = retention.toMillis() + Duration.ofHours(1).toMillis();
     return redis.batch(List.of(
         Request.cmd(Command.ZREM).arg(keys.active(userId)).arg(reservation),
         Request.cmd(Command.ZADD).arg(keys.active(userId)).arg(now).arg(jobId),
-        Request.cmd(Command.PEXPIRE).arg(keys.active(userId)).arg(keep),
-        Request.cmd(Command.SET).arg(keys.last(userId)).arg(jobId).arg("PX").arg(keep),
+        Request.cmd(Command.PEXPIRE).arg(keys.active(userId)).arg(keepJobIdsMs),
+        Request.cmd(Command.SET).arg(keys.last(userId)).arg(jobId).arg("PX").arg(keepJobIdsMs),
         Request.cmd(Command.ZADD).arg(keys.jobs()).arg(now).arg(jobId))).mapEmpty();
   }
 
@@ -199,7 +196,7 @@ public final class BotStore {
 
   /** Telegram jobs not yet delivered, oldest first (at most {@code limit}); entries past the retention are dropped. */
   public Future<List<String>> trackedJobs(int limit) {
-    long cutoff = System.currentTimeMillis() - retention.toMillis() - Duration.ofHours(1).toMillis();
+    long cutoff = System.currentTimeMillis() - keepJobIdsMs;
     return redis.batch(List.of(
             Request.cmd(Command.ZREMRANGEBYSCORE).arg(keys.jobs()).arg("-inf").arg(cutoff),
             Request.cmd(Command.ZRANGE).arg(keys.jobs()).arg(0).arg(limit - 1)))

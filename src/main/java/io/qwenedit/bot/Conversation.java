@@ -206,6 +206,11 @@ final class Conversation {
     });
   }
 
+  /** True for the source of a job this bot queued: Telegram, and this bot's id (as startEdit writes it). */
+  static boolean fromThisBot(JsonObject source, String botId) {
+    return source != null && "telegram".equals(source.getString("kind")) && botId.equals(source.getString("bot"));
+  }
+
   private Future<BotStore.Admission> admit(long userId, String reservation, int quota) {
     return store.admit(userId, reservation, cfg.maxActiveJobsPerUser(), quota).compose(adm -> {
       if (!"active".equals(adm.status())) {

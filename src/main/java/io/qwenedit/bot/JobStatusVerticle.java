@@ -50,6 +50,7 @@ public final class JobStatusVerticle extends VerticleBase {
   }
 
   private final Config config;
+  private String botId;
   private RedisCommands redis;
   private Keys keys;
   private WorkerRegistry workers;
@@ -80,7 +81,8 @@ public final class JobStatusVerticle extends VerticleBase {
     JobQueue queue = new JobQueue(redis, config.queue());
     keys = queue.keys();
     workers = new WorkerRegistry(redis, keys);
-    store = new BotStore(redis, new BotKeys(config.redis().prefix(), config.bot().botId()), keys, config.queue().retention());
+    store = new BotStore(redis, config);
+    botId = config.bot().botId();
     outbox = new Outbox(vertx);
     refreshes = vertx.eventBus().<JsonObject>localConsumer(BotAddresses.STATUS_REFRESH, this::onRefreshRequest);
     events = new RedisSubscriber(vertx, config.redis(), List.of(keys.eventsChannel()), this::onEvent);
@@ -196,8 +198,7 @@ public final class JobStatusVerticle extends VerticleBase {
           Response f = rs.get(0);
           String state = str(f.get(0));
           JsonObject source = json(str(f.get(1)));
-          if (state == null || source == null || !"telegram".equals(source.getString("kind"))
-              || !config.bot().botId().equals(source.getString("bot"))) {
+          if (state == null || !Conversation.fromThisBot(source, botId)) {
             notOurs.put(id, true);
             tracks.remove(id);
             return Future.succeededFuture();

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.qwenedit.config.Config;
 import io.qwenedit.health.Health;
 import io.qwenedit.metrics.Meters;
+import io.qwenedit.queue.Backoff;
 import io.qwenedit.queue.ImageInfo;
 import io.qwenedit.queue.Job;
 import io.qwenedit.queue.JobQueue;
@@ -23,6 +24,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -50,12 +52,16 @@ public final class ResultDeliveryVerticle extends VerticleBase {
   private static final long MARK_RENEW_MS = 20_000;
   private static final long CONSUMER_CLEANUP_MS = 600_000;
   private static final long CONSUMER_MAX_IDLE_MS = 3_600_000;
+  /** Back-off after a failed read: 100-200 ms after the first failure, doubling, at most 5 s. */
+  private static final Duration RETRY_BASE = Duration.ofMillis(200);
+  private static final Duration RETRY_MAX = Duration.ofSeconds(5);
 
   /** What happened to one outcome: acknowledge it, or leave it pending to be tried again. */
   private enum Result { ACK, RETRY }
 
   private final Config config;
   private final String consumer;
+  private String botId;
   private RedisCommands redis;
   private BlockingRedis blocking;
   private JobQueue queue;
@@ -89,9 +95,9 @@ public final class ResultDeliveryVerticle extends VerticleBase {
     blocking = new BlockingRedis(vertx, config.redis(), "bot-outcomes", config.queue().blockGrace().toMillis());
     queue = new JobQueue(redis, config.queue());
     keys = queue.keys();
-    BotKeys botKeys = new BotKeys(config.redis().prefix(), config.bot().botId());
-    store = new BotStore(redis, botKeys, keys, config.queue().retention());
-    group = botKeys.consumerGroup();
+    store = new BotStore(redis, config);
+    botId = config.bot().botId();
+    group = store.keys().consumerGroup();
     outbox = new Outbox(vertx);
     lastCycleAt = System.currentTimeMillis();
     Health.of(vertx).readiness().register(HEALTH, 2_000, p -> p.complete(health()));
@@ -165,9 +171,8 @@ public final class ResultDeliveryVerticle extends VerticleBase {
           if (String.valueOf(ar.cause().getMessage()).contains("NOGROUP")) {
             groupReady = false; // Redis lost the group (restarted without persistence): make it again
           }
-          long cap = Math.min(5_000, 100L << Math.min(failuresInRow, 6));
           long delay = ar.cause() instanceof BlockingRedis.GuardTimeoutException ? 0
-              : cap / 2 + ThreadLocalRandom.current().nextLong(cap / 2 + 1);
+              : Backoff.delay(failuresInRow, RETRY_BASE, RETRY_MAX, ThreadLocalRandom.current()::nextDouble).toMillis();
           if (failuresInRow == 1 || failuresInRow % 20 == 0) {
             LOG.warn("delivery: reading outcomes failed ({} in a row): {}; retrying in {} ms", failuresInRow,
                 ar.cause().getMessage(), delay);
@@ -237,13 +242,10 @@ public final class ResultDeliveryVerticle extends VerticleBase {
     return redis.send(Command.XINFO, "CONSUMERS", keys.outcomes(), group).compose(r -> {
       List<Future<?>> dels = new ArrayList<>();
       for (Response c : r) {
-        JsonObject info = new JsonObject();
-        for (int i = 0; i + 1 < c.size(); i += 2) {
-          info.put(c.get(i).toString(), c.get(i + 1).toString());
-        }
-        String name = info.getString("name");
-        if (name != null && !name.equals(consumer) && "0".equals(info.getString("pending"))
-            && Long.parseLong(info.getString("idle", "0")) > CONSUMER_MAX_IDLE_MS) {
+        Map<String, String> info = Job.hash(c);
+        String name = info.get("name");
+        if (name != null && !name.equals(consumer) && "0".equals(info.get("pending"))
+            && Long.parseLong(info.getOrDefault("idle", "0")) > CONSUMER_MAX_IDLE_MS) {
           dels.add(redis.send(Command.XGROUP, "DELCONSUMER", keys.outcomes(), group, name));
         }
       }
@@ -289,21 +291,8 @@ public final class ResultDeliveryVerticle extends VerticleBase {
         // ours and comes back with its id on our next history read, where it is acknowledged
         continue;
       }
-      String id = e.get(0).toString();
-      Response fields = e.size() > 1 ? e.get(1) : null;
-      String jobId = null;
-      String state = null;
-      if (fields != null) {
-        for (int i = 0; i + 1 < fields.size(); i += 2) {
-          String k = fields.get(i).toString();
-          if ("id".equals(k)) {
-            jobId = fields.get(i + 1).toString();
-          } else if ("state".equals(k)) {
-            state = fields.get(i + 1).toString();
-          }
-        }
-      }
-      out.add(new Entry(id, jobId, state));
+      Map<String, String> fields = Job.hash(e.size() > 1 ? e.get(1) : null);
+      out.add(new Entry(e.get(0).toString(), fields.get("id"), fields.get("state")));
     }
     return out;
   }
@@ -329,8 +318,7 @@ public final class ResultDeliveryVerticle extends VerticleBase {
       return Future.succeededFuture(Result.ACK); // an entry trimmed from the stream: nothing to deliver
     }
     return queue.get(e.jobId()).compose(job -> {
-      if (job == null || job.source() == null || !"telegram".equals(job.source().getString("kind"))
-          || !config.bot().botId().equals(job.source().getString("bot"))) {
+      if (job == null || !Conversation.fromThisBot(job.source(), botId)) {
         return Future.succeededFuture(Result.ACK); // expired, or not this bot's
       }
       if (sentUnmarked.contains(job.id())) {
@@ -407,22 +395,18 @@ public final class ResultDeliveryVerticle extends VerticleBase {
         return finalStatus(chat, statusId, lang, state);
       default: {
         String reason = Texts.get(lang, StatusText.reasonKey(state, job.error()));
-        JsonObject again = Outbox.buttons(Texts.get(lang, "btn_again"), "a:" + job.id());
-        return outbox.sendMessage(chat, Texts.get(lang, "result_failed", "reason", reason), again, replyTo)
+        return outbox.sendMessage(chat, Texts.get(lang, "result_failed", "reason", reason), againButton(job, lang), replyTo)
             .compose(m -> finalStatus(chat, statusId, lang, state));
       }
     }
   }
 
   private Future<Void> sendResult(Job job, long chat, String lang, Long replyTo) {
-    if (job.resultRef() == null) {
-      return outbox.sendMessage(chat, Texts.get(lang, "result_expired", "hours", config.queue().retention().toHours()),
-          Outbox.buttons(Texts.get(lang, "btn_again"), "a:" + job.id()), replyTo).mapEmpty();
-    }
-    return queue.image(job.resultRef()).compose(bytes -> {
+    Future<Buffer> stored = job.resultRef() == null ? Future.succeededFuture() : queue.image(job.resultRef());
+    return stored.compose(bytes -> {
       if (bytes == null) {
         return outbox.sendMessage(chat, Texts.get(lang, "result_expired", "hours", config.queue().retention().toHours()),
-            Outbox.buttons(Texts.get(lang, "btn_again"), "a:" + job.id()), replyTo).mapEmpty();
+            againButton(job, lang), replyTo).mapEmpty();
       }
       ImageInfo info = ImageInfo.sniff(bytes);
       String ext = info == null ? "png" : info.extension();
@@ -447,7 +431,12 @@ public final class ResultDeliveryVerticle extends VerticleBase {
 
   private Future<Void> sendAsFile(Job job, long chat, String lang, Long replyTo, Buffer bytes, String name, String mime, String prompt) {
     return outbox.sendDocument(chat, bytes, name, mime, StatusText.caption(Texts.get(lang, "result_document_note", "prompt", prompt)),
-        Outbox.buttons(Texts.get(lang, "btn_again"), "a:" + job.id()), replyTo).mapEmpty();
+        againButton(job, lang), replyTo).mapEmpty();
+  }
+
+  /** "Again": the same picture and instruction, a new seed (see Conversation's callbacks). */
+  private static JsonObject againButton(Job job, String lang) {
+    return Outbox.buttons(Texts.get(lang, "btn_again"), "a:" + job.id());
   }
 
   private Future<Void> finalStatus(long chat, Long statusId, String lang, String state) {

@@ -3,7 +3,6 @@ package io.qwenedit.bot;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
@@ -110,8 +109,8 @@ final class SendScheduler<T> {
       return;
     }
     lane.busy = false;
-    if (lane.queue.isEmpty() && lane.pausedUntil <= nowMs && lane.bucket.full(nowMs)) {
-      lanes.remove(chatId); // nothing to remember about this chat
+    if (forgettable(lane, nowMs)) {
+      lanes.remove(chatId);
       return;
     }
     schedule(lane, nowMs);
@@ -193,17 +192,17 @@ final class SendScheduler<T> {
     ready.add(lane);
   }
 
-  /** Forgets chats with nothing waiting, nothing in flight, no pause and a full bucket. */
+  /** At most once a second: forgets every chat there is nothing to remember about. */
   private void sweep(long nowMs) {
     if (nowMs - lastSweep < 1_000) {
       return;
     }
     lastSweep = nowMs;
-    for (Iterator<ChatLane<T>> it = lanes.values().iterator(); it.hasNext(); ) {
-      ChatLane<T> lane = it.next();
-      if (!lane.busy && lane.queue.isEmpty() && lane.pausedUntil <= nowMs && lane.bucket.full(nowMs)) {
-        it.remove();
-      }
-    }
+    lanes.values().removeIf(lane -> forgettable(lane, nowMs));
+  }
+
+  /** Nothing to remember about this chat: nothing waiting, nothing in flight, no pause, and a full bucket. */
+  private static boolean forgettable(ChatLane<?> lane, long nowMs) {
+    return !lane.busy && lane.queue.isEmpty() && lane.pausedUntil <= nowMs && lane.bucket.full(nowMs);
   }
 }

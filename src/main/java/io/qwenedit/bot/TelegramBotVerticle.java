@@ -62,7 +62,7 @@ public final class TelegramBotVerticle extends VerticleBase {
     redis = new RedisCommands(vertx, config.redis(), "bot");
     JobQueue queue = new JobQueue(redis, config.queue());
     WorkerRegistry workers = new WorkerRegistry(redis, queue.keys());
-    store = new BotStore(redis, new BotKeys(config.redis().prefix(), config.bot().botId()), queue.keys(), config.queue().retention());
+    store = new BotStore(redis, config);
     telegram = new TelegramClient(vertx, config.bot(), JobMetrics.of(vertx), 8, config.bot().httpTimeout().toMillis());
     conversation = new Conversation(vertx, config.bot(), config.queue(), queue, workers, store, new Outbox(vertx), telegram);
     bufferGauge = Gauge.builder("qwenedit.bot.outage.buffer", outage, Deque::size)

@@ -16,6 +16,7 @@ import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.ext.web.multipart.MultipartForm;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 
 /**
  * Plain HTTP calls to the Bot API ({@code <TELEGRAM_API_URL>/bot<token>/<method>}): JSON bodies for ordinary
@@ -58,7 +59,7 @@ public final class TelegramClient {
 
   public Future<Object> call(String method, JsonObject params, long limitMs) {
     HttpRequest<Buffer> req = web.requestAbs(HttpMethod.POST, apiBase + method).idleTimeout(limitMs);
-    return finish(method, req.sendJsonObject(params == null ? new JsonObject() : params), limitMs);
+    return finish(req.sendJsonObject(params == null ? new JsonObject() : params), limitMs, this::parse);
   }
 
   /**
@@ -75,14 +76,15 @@ public final class TelegramClient {
     });
     form.binaryFileUpload(field, fileName, data, contentType);
     HttpRequest<Buffer> req = web.requestAbs(HttpMethod.POST, apiBase + method).idleTimeout(readLimitMs);
-    return finish(method, req.sendMultipartForm(form), readLimitMs);
+    return finish(req.sendMultipartForm(form), readLimitMs, this::parse);
   }
 
-  private Future<Object> finish(String method, Future<HttpResponse<Buffer>> sent, long limitMs) {
+  /** Reads the answer to a request sent with read limit {@code limitMs}; every failure is counted. */
+  private <T> Future<T> finish(Future<HttpResponse<Buffer>> sent, long limitMs, Function<HttpResponse<Buffer>, Future<T>> read) {
     // The idle timeout drops a silent connection; the future's own limit is a backstop in case it never fires.
     return sent.timeout(limitMs + 5_000, TimeUnit.MILLISECONDS)
         .recover(err -> Future.failedFuture(TelegramApiException.network(reason(err))))
-        .compose(this::parse)
+        .compose(read)
         .onFailure(this::countError);
   }
 
@@ -111,12 +113,9 @@ public final class TelegramClient {
       return vertx.fileSystem().readFile(filePath)
           .recover(err -> Future.failedFuture(new TelegramApiException(404, "cannot read local file: " + err.getMessage(), -1, null)));
     }
-    return web.requestAbs(HttpMethod.GET, fileBase + filePath).idleTimeout(readLimitMs).send()
-        .timeout(readLimitMs + 5_000, TimeUnit.MILLISECONDS)
-        .recover(err -> Future.failedFuture(TelegramApiException.network(reason(err))))
-        .compose(resp -> resp.statusCode() == 200 ? Future.succeededFuture(resp.body() == null ? Buffer.buffer() : resp.body())
-            : Future.failedFuture(new TelegramApiException(resp.statusCode(), "file download answered HTTP " + resp.statusCode(), -1, null)))
-        .onFailure(this::countError);
+    return finish(web.requestAbs(HttpMethod.GET, fileBase + filePath).idleTimeout(readLimitMs).send(), readLimitMs,
+        resp -> resp.statusCode() == 200 ? Future.succeededFuture(resp.body() == null ? Buffer.buffer() : resp.body())
+            : Future.failedFuture(new TelegramApiException(resp.statusCode(), "file download answered HTTP " + resp.statusCode(), -1, null)));
   }
 
   private void countError(Throwable err) {

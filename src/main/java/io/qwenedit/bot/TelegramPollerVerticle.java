@@ -70,7 +70,7 @@ public final class TelegramPollerVerticle extends VerticleBase {
     long readLimit = config.bot().pollTimeout().toMillis() + config.bot().pollGrace().toMillis();
     telegram = new TelegramClient(vertx, config.bot(), JobMetrics.of(vertx), 2, readLimit);
     redis = new RedisCommands(vertx, config.redis(), "bot-poller");
-    store = new BotStore(redis, new BotKeys(config.redis().prefix(), config.bot().botId()), null, config.queue().retention());
+    store = new BotStore(redis, config);
     startedAt = System.currentTimeMillis();
     Health.of(vertx).readiness().register(HEALTH, 2_000, p -> p.complete(health()));
     loopEnded = Promise.promise();

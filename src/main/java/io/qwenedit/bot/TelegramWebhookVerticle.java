@@ -62,7 +62,7 @@ public final class TelegramWebhookVerticle extends VerticleBase {
     meters = Meters.registry(vertx);
     secret = config.bot().webhookSecret().getBytes(StandardCharsets.UTF_8);
     redis = new RedisCommands(vertx, config.redis(), "bot-webhook");
-    store = new BotStore(redis, new BotKeys(config.redis().prefix(), config.bot().botId()), null, config.queue().retention());
+    store = new BotStore(redis, config);
     telegram = new TelegramClient(vertx, config.bot(), JobMetrics.of(vertx), 2, config.bot().httpTimeout().toMillis());
     server = vertx.createHttpServer(new HttpServerOptions().setHost(config.bot().webhookHost()).setPort(config.bot().webhookPort()))
         .requestHandler(this::onRequest);

@@ -60,8 +60,7 @@ class BotDeliveryTest extends BotEndToEnd {
 
   @Test
   void aBotStoppedWhileTheJobFinishesDeliversItOnceAfterItRestarts() {
-    bot = BotHarness.start(REDIS.url(), telegram);
-    worker = EditBackend.start(bot.config, 2, 50);
+    startAll();
     worker.holdJobs(true);
     JsonObject ann = telegram.user(4001, "Ann", "en");
     telegram.sendPhoto(ann, Images.jpeg(300, 200), "make it autumn");
@@ -138,8 +137,7 @@ class BotDeliveryTest extends BotEndToEnd {
 
   @Test
   void aSecondInstanceWaitsAndTakesOverWhenTheFirstStops() {
-    bot = BotHarness.start(REDIS.url(), telegram);
-    worker = EditBackend.start(bot.config, 2, 50);
+    startAll();
     Await.until("the first instance is active", WAIT, () -> leader() != null && leader().startsWith("bot-a-"));
     other = BotHarness.start(bot.config, "bot-b");
     sleep(1_500);
@@ -197,8 +195,7 @@ class BotDeliveryTest extends BotEndToEnd {
 
   @Test
   void anUpdateDeliveredAgainIsHandledOnce() {
-    bot = BotHarness.start(REDIS.url(), telegram);
-    worker = EditBackend.start(bot.config, 2, 50);
+    startAll();
     worker.pause(true);
     JsonObject ed = telegram.user(4005, "Ed", "en");
     telegram.sendPhoto(ed, Images.jpeg(300, 200), "once");

@@ -26,8 +26,7 @@ class BotRedisOutageTest extends BotEndToEnd {
 
   @Test
   void whileRedisIsDownTheBotAnswersKeepsRequestsAndQueuesThemOnceItIsBack() throws Exception {
-    bot = BotHarness.start(REDIS.url(), telegram);
-    worker = EditBackend.start(bot.config, 2, 50);
+    startAll();
     JsonObject ann = telegram.user(5001, "Ann", "en");
     telegram.sendText(ann, "/help");
     telegram.awaitBotMessage(5001, "running normally", WAIT, m -> m.visible().startsWith("I edit photos"));

@@ -21,7 +21,6 @@ public final class StubChat {
     volatile Buffer file;
     volatile String fileName;
     volatile String mimeType;
-    volatile boolean deleted;
     final List<String> history = new ArrayList<>();
 
     Message(long id, boolean fromBot, String kind) {
@@ -62,10 +61,6 @@ public final class StubChat {
 
     public Long replyTo() {
       return replyTo;
-    }
-
-    public boolean deleted() {
-      return deleted;
     }
 
     /** Every text this message showed, oldest first (the first is what was sent, then each edit). */
@@ -117,7 +112,7 @@ public final class StubChat {
     this.type = type;
   }
 
-  /** Messages the bot sent here (deleted ones included, flagged), oldest first. */
+  /** Messages the bot sent here, oldest first. */
   public synchronized List<Message> botMessages() {
     return messages.stream().filter(m -> m.fromBot).toList();
   }

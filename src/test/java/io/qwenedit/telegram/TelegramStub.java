@@ -703,8 +703,6 @@ public final class TelegramStub implements AutoCloseable {
       case "setmycommands":
         commandsSet.add(params.copy());
         return ok(true);
-      case "sendchataction":
-        return checkChat(chatId, params) != null ? checkChat(chatId, params) : ok(true);
       case "answercallbackquery":
         if (params.getString("callback_query_id") == null) {
           return error(400, "Bad Request: query_id is empty");
@@ -715,10 +713,6 @@ public final class TelegramStub implements AutoCloseable {
         return sendMessage(chatId, params);
       case "editmessagetext":
         return editMessageText(chatId, params);
-      case "editmessagereplymarkup":
-        return editReplyMarkup(chatId, params);
-      case "deletemessage":
-        return deleteMessage(chatId, params);
       case "sendphoto":
         return sendFile(chatId, params, uploads, "photo");
       case "senddocument":
@@ -897,7 +891,7 @@ public final class TelegramStub implements AutoCloseable {
       return bad;
     }
     StubChat.Message m = chats.get(chatId).find(longOr(params, "message_id", -1));
-    if (m == null || m.deleted || !m.fromBot) {
+    if (m == null || !m.fromBot) {
       return error(400, "Bad Request: message to edit not found");
     }
     if (m.text == null) {
@@ -921,37 +915,6 @@ public final class TelegramStub implements AutoCloseable {
       m.history.add(text);
     }
     return ok(messageJson(chatId, m));
-  }
-
-  private JsonObject editReplyMarkup(Long chatId, JsonObject params) {
-    JsonObject bad = checkChat(chatId, params);
-    if (bad != null) {
-      return bad;
-    }
-    StubChat.Message m = chats.get(chatId).find(longOr(params, "message_id", -1));
-    if (m == null || m.deleted || !m.fromBot) {
-      return error(400, "Bad Request: message to edit not found");
-    }
-    JsonObject markup = markup(params);
-    if (java.util.Objects.equals(markup, m.replyMarkup)) {
-      return error(400, "Bad Request: message is not modified: specified new message content and reply markup are exactly "
-          + "the same as a current content and reply markup of the message");
-    }
-    m.replyMarkup = markup;
-    return ok(messageJson(chatId, m));
-  }
-
-  private JsonObject deleteMessage(Long chatId, JsonObject params) {
-    JsonObject bad = checkChat(chatId, params);
-    if (bad != null) {
-      return bad;
-    }
-    StubChat.Message m = chats.get(chatId).find(longOr(params, "message_id", -1));
-    if (m == null || m.deleted) {
-      return error(400, "Bad Request: message to delete not found");
-    }
-    m.deleted = true;
-    return ok(true);
   }
 
   private JsonObject sendFile(Long chatId, JsonObject params, Map<String, Upload> uploads, String field) {
