@@ -1,4 +1,4 @@
--- A GPU's lease lock. KEYS: lock   ARGV: op (acquire|renew|release), token, ttl_ms
+-- A lease lock with an owner and a time-to-live: a GPU's, and the bot's active instance. KEYS: lock   ARGV: op (acquire|renew|release), token, ttl_ms
 -- acquire: take it when free, or renew it when ours. renew: extend only when ours. release: delete only when ours.
 -- Returns 1 when the caller holds (or, for release, no longer holds) the lock, 0 otherwise, plus the current owner.
 local owner = redis.call('GET', KEYS[1])
