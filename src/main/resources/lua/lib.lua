@@ -15,16 +15,15 @@ local function record_outcome(stream, maxlen, id, state, now)
   redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'id', id, 'state', state, 'at', tostring(now))
 end
 
--- Returns the attempt log (a JSON array as text) with one entry appended. Appends as text; only a log grown past
--- 16 KB is decoded and cut to its last 20 entries.
-local function with_attempt(raw, entry)
-  local e = cjson.encode(entry)
+-- Returns the attempt log (a JSON array as text) with one entry, already encoded as JSON text, appended. Appends as
+-- text; only a log grown past 16 KB is decoded and cut to its last 20 entries.
+local function with_attempt(raw, e)
   if not raw or raw == '' or raw == '[]' or raw == '{}' then return '[' .. e .. ']' end
   if #raw > 16000 then
     local ok, arr = pcall(cjson.decode, raw)
     if not ok or type(arr) ~= 'table' then arr = {} end
     while #arr > 19 do table.remove(arr, 1) end
-    table.insert(arr, entry)
+    table.insert(arr, cjson.decode(e))
     return cjson.encode(arr)
   end
   return string.sub(raw, 1, -2) .. ',' .. e .. ']'
@@ -37,15 +36,8 @@ local function success_entry(attempt, holder, gpu, started_at, ended_at)
     .. (started_at or 'null') .. ',"ended_at":' .. string.format('%d', ended_at) .. ',"outcome":"succeeded"}'
 end
 
--- Appends an entry already encoded as JSON text.
-local function with_encoded(raw, e)
-  if not raw or raw == '' or raw == '[]' or raw == '{}' then return '[' .. e .. ']' end
-  if #raw > 16000 then return with_attempt(raw, cjson.decode(e)) end
-  return string.sub(raw, 1, -2) .. ',' .. e .. ']'
-end
-
 local function log_attempt(jk, entry)
-  redis.call('HSET', jk, 'attempt_log', with_attempt(redis.call('HGET', jk, 'attempt_log'), entry))
+  redis.call('HSET', jk, 'attempt_log', with_attempt(redis.call('HGET', jk, 'attempt_log'), cjson.encode(entry)))
 end
 
 -- A small event as JSON text, built without a table walk for the hot paths (ids and states are plain words).
