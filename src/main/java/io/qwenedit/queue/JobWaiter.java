@@ -33,7 +33,6 @@ public final class JobWaiter {
   private final BlockingRedis blocking;
   private final String holder;
   private final long blockMs;
-  private final AtomicLong lastCycleAt = new AtomicLong(System.currentTimeMillis());
   private final AtomicLong lastTurnAt = new AtomicLong(System.currentTimeMillis());
   private final AtomicLong guardFires = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
@@ -80,7 +79,6 @@ public final class JobWaiter {
         needClaim = false;
         dueAt = ar.result().nextDueMs() < 0 ? -1 : System.currentTimeMillis() + ar.result().nextDueMs();
         if (!ar.result().jobs().isEmpty()) {
-          lastCycleAt.set(System.currentTimeMillis());
           result.tryComplete(ar.result().jobs());
         } else {
           block(max, result);
@@ -106,7 +104,6 @@ public final class JobWaiter {
         return;
       }
       recovered();
-      lastCycleAt.set(System.currentTimeMillis());
       if (ar.result() != null) {
         needClaim = true; // woken by a new job: claim it now
         step(max, result);
@@ -145,11 +142,6 @@ public final class JobWaiter {
     }
   }
 
-  /** Wall-clock ms when the last wait cycle completed (a claim or a blocking wait returned): the loop's heartbeat. */
-  public long lastCycleAt() {
-    return lastCycleAt.get();
-  }
-
   /** Wall-clock ms when the loop last turned, successfully or not (it is alive even while Redis is down). */
   public long lastTurnAt() {
     return lastTurnAt.get();
@@ -170,10 +162,6 @@ public final class JobWaiter {
 
   public String lastError() {
     return lastError;
-  }
-
-  public long connectionReplacements() {
-    return blocking.replacements();
   }
 
   /** Stops the loop; a pending blocking wait is abandoned by closing its connection. */
