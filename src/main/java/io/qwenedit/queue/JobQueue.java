@@ -54,13 +54,11 @@ public final class JobQueue {
   private final RedisCommands redis;
   private final QueueConfig cfg;
   private final Keys keys;
-  private final ImageStore images;
 
   public JobQueue(RedisCommands redis, QueueConfig cfg) {
     this.redis = redis;
     this.cfg = cfg;
     this.keys = new Keys(redis.config().prefix());
-    this.images = new RedisImageStore(redis, keys);
   }
 
   public Keys keys() {
@@ -69,10 +67,6 @@ public final class JobQueue {
 
   public QueueConfig config() {
     return cfg;
-  }
-
-  public ImageStore images() {
-    return images;
   }
 
   public RedisCommands redis() {
@@ -384,8 +378,9 @@ public final class JobQueue {
         .map(rs -> rs.get(0).toLong() + rs.get(1).toLong());
   }
 
+  /** An input or result image, or null when it is gone (expired). The scripts store them with their job. */
   public Future<Buffer> image(String ref) {
-    return images.get(ref);
+    return redis.send(Command.GET, keys.image(ref)).map(r -> r == null ? null : r.toBuffer());
   }
 
   /** Dead-lettered jobs, newest first (at most {@code limit}). */
