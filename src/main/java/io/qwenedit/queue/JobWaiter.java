@@ -9,6 +9,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
@@ -25,8 +26,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class JobWaiter {
   private static final Logger LOG = LoggerFactory.getLogger(JobWaiter.class);
-  private static final long BACKOFF_MIN_MS = 100;
-  private static final long BACKOFF_MAX_MS = 5_000;
+  private static final Duration BACKOFF_MIN = Duration.ofMillis(100);
+  private static final Duration BACKOFF_MAX = Duration.ofSeconds(5);
 
   private final Vertx vertx;
   private final JobQueue queue;
@@ -121,8 +122,8 @@ public final class JobWaiter {
     failures.incrementAndGet();
     needClaim = true; // a wake-up may have been lost with the connection
     int n = ++consecutiveFailures;
-    long cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * (1L << Math.min(n - 1, 10)));
-    long delay = err instanceof BlockingRedis.GuardTimeoutException ? 0 : cap / 2 + ThreadLocalRandom.current().nextLong(cap / 2 + 1);
+    long delay = err instanceof BlockingRedis.GuardTimeoutException ? 0
+        : Backoff.delay(n, BACKOFF_MIN, BACKOFF_MAX, ThreadLocalRandom.current()::nextDouble).toMillis();
     lastError = err.getMessage();
     if (n == 1 || n % 20 == 0) {
       LOG.warn("queue {} failed ({} in a row), retrying in {} ms: {}", what, n, delay, err.getMessage());
