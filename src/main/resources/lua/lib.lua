@@ -1,5 +1,18 @@
 -- Shared helpers, prepended to every qwenedit script. All keys live under one hash tag ({q}), so each script
 -- touches a single hash slot; job and image keys are built from prefixes passed in ARGV.
+-- The keys and settings of every script that may end a job (claim, fail, release, cancel, reap), in one order:
+-- KEYS wait, delayed, active, dead, outcomes, stats, then marker for the scripts that wake consumers;
+-- ARGV job_prefix, img_prefix, channel, retention_ms, events_max, dead_retention_ms, dead_max, image_retention_ms,
+-- then the script's own arguments from ARGV[9].
+local function queue_context()
+  local k = {wait = KEYS[1], delayed = KEYS[2], active = KEYS[3], dead = KEYS[4], events = KEYS[5], stats = KEYS[6],
+    marker = KEYS[7]}
+  local a = {job_prefix = ARGV[1], img_prefix = ARGV[2], channel = ARGV[3], retention = tonumber(ARGV[4]),
+    events_max = tonumber(ARGV[5]), dead_retention = tonumber(ARGV[6]), dead_max = tonumber(ARGV[7]),
+    image_retention = tonumber(ARGV[8])}
+  return k, a
+end
+
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

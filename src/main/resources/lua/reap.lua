@@ -1,14 +1,8 @@
 -- Returns jobs whose lease ran out to the queue (or to the dead-letter set after too many), promotes due retries,
 -- trims the bounded sets, and repairs a lost wake-up marker. Safe to run on every node at once.
--- KEYS: wait, delayed, active, marker, dead, outcomes, stats
--- ARGV: job_prefix, img_prefix, channel, max_stalls, max_attempts, retention_ms, dead_retention_ms, dead_max, events_max, limit,
---       image_retention_ms
-local k = {wait = KEYS[1], delayed = KEYS[2], active = KEYS[3], marker = KEYS[4], dead = KEYS[5],
-  events = KEYS[6], stats = KEYS[7]}
-local a = {job_prefix = ARGV[1], img_prefix = ARGV[2], channel = ARGV[3], retention = tonumber(ARGV[6]),
-  dead_retention = tonumber(ARGV[7]), dead_max = tonumber(ARGV[8]), events_max = tonumber(ARGV[9]),
-  image_retention = tonumber(ARGV[11])}
-local max_stalls, max_attempts, limit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[10])
+-- KEYS, ARGV[1..8]: queue_context (lib.lua), with marker   ARGV[9..]: max_stalls, max_attempts, limit
+local k, a = queue_context()
+local max_stalls, max_attempts, limit = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
 local now = now_ms()
 local requeued, dead = {}, {}
 
