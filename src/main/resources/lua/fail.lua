@@ -26,10 +26,7 @@ end
 
 if mode == 'auto' and attempts < max_attempts then
   local due = now + delay
-  redis.call('HSET', jk, 'state', 'queued', 'due_at', due, 'queued_at', now, 'updated_at', now,
-    'error_code', code, 'error_message', message)
-  redis.call('HDEL', jk, 'lease_until', 'holder', 'progress', 'gpu')
-  redis.call('ZREM', k.active, id)
+  unlease(k, jk, id, now, 'due_at', due, 'error_code', code, 'error_message', message)
   redis.call('ZADD', k.delayed, due, id)
   incr_stat(k.stats, 'retried')
   publish(a.channel, {id = id, type = 'retrying', state = 'queued', at = now, due_at = due, code = code, message = message,

@@ -87,6 +87,14 @@ local function promote_due(delayed, wait, job_prefix, now)
   return #due
 end
 
+-- Takes a running job off its lease and marks it queued again (more fields to set may follow); the caller puts it
+-- back in the wait or the delayed set.
+local function unlease(k, jk, id, now, ...)
+  redis.call('HSET', jk, 'state', 'queued', 'queued_at', now, 'updated_at', now, ...)
+  redis.call('HDEL', jk, 'lease_until', 'holder', 'progress', 'gpu')
+  redis.call('ZREM', k.active, id)
+end
+
 local function incr_stat(stats, field, n)
   redis.call('HINCRBY', stats, field, n or 1)
 end

@@ -17,10 +17,8 @@ for _, id in ipairs(expired) do
   elseif cur[7] == '0' and cur[6] ~= '1' then
     -- The holder never renewed: its claim's reply was lost (a command timeout while Redis stalled) or it died within
     -- milliseconds of claiming. Nothing ran: back in line with the attempt given back and no stall counted.
-    redis.call('HSET', jk, 'state', 'queued', 'queued_at', now, 'updated_at', now,
-      'attempts', math.max(0, (tonumber(cur[3]) or 1) - 1))
-    redis.call('HDEL', jk, 'lease_until', 'holder', 'progress', 'gpu', 'renewed')
-    redis.call('ZREM', k.active, id)
+    unlease(k, jk, id, now, 'attempts', math.max(0, (tonumber(cur[3]) or 1) - 1))
+    redis.call('HDEL', jk, 'renewed')
     redis.call('ZADD', k.wait, tonumber(cur[2]), id)
     publish(a.channel, {id = id, type = 'requeued', state = 'queued', at = now, reason = 'claim_not_confirmed'})
     requeued[#requeued + 1] = id
@@ -39,9 +37,7 @@ for _, id in ipairs(expired) do
         'the job may be crashing workers); attempts used: ' .. attempts)
       dead[#dead + 1] = id
     else
-      redis.call('HSET', jk, 'state', 'queued', 'queued_at', now, 'updated_at', now)
-      redis.call('HDEL', jk, 'lease_until', 'holder', 'progress', 'gpu')
-      redis.call('ZREM', k.active, id)
+      unlease(k, jk, id, now)
       redis.call('ZADD', k.wait, tonumber(cur[2]), id)
       publish(a.channel, {id = id, type = 'requeued', state = 'queued', at = now, reason = 'lease_expired'})
       requeued[#requeued + 1] = id

@@ -15,9 +15,7 @@ if cur[5] == '1' then
   return {1, 'cancelled'}
 end
 local attempts = math.max(0, (tonumber(cur[4]) or 1) - 1)
-redis.call('HSET', jk, 'state', 'queued', 'attempts', attempts, 'queued_at', now, 'updated_at', now)
-redis.call('HDEL', jk, 'lease_until', 'holder', 'progress', 'gpu')
-redis.call('ZREM', k.active, id)
+unlease(k, jk, id, now, 'attempts', attempts)
 redis.call('ZADD', k.wait, tonumber(cur[3]), id)
 redis.call('ZADD', k.marker, 0, '0')
 publish(a.channel, {id = id, type = 'released', state = 'queued', at = now, reason = reason})
