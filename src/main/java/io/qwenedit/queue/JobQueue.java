@@ -183,7 +183,7 @@ public final class JobQueue {
   private Future<Enqueued> store(NewJob req, ImageInfo info, String idem) {
     String id = newId();
     String inputRef = id + "-in." + info.extension();
-    List<Object> args = new ArrayList<>(List.of(id, keys.jobPrefix(), keys.eventsChannel(), cfg.maxDepth(),
+    List<Object> args = new ArrayList<>(List.of(id, keys.jobPrefix(), cfg.maxDepth(),
         idem == null ? 0 : cfg.retention().toMillis(), req.image()));
     addField(args, "prompt", req.prompt().strip());
     addField(args, "input", inputRef);
@@ -200,7 +200,7 @@ public final class JobQueue {
     if (idem != null) {
       addField(args, "idem", idem);
     }
-    List<String> scriptKeys = List.of(keys.waiting(), keys.delayed(), keys.marker(), keys.seq(), keys.stats(), keys.job(id),
+    List<String> scriptKeys = List.of(keys.waiting(), keys.delayed(), keys.marker(), keys.seq(), keys.job(id),
         keys.idempotency(idem == null ? "-" : idem), keys.image(inputRef));
     // The image travels inside the script call: it is stored only if the job is, with no time-to-live to manage.
     return redis.eval(ENQUEUE, scriptKeys, args).compose(r -> {
