@@ -1,11 +1,7 @@
 -- Takes up to `max` jobs in FIFO order and records the lease in the same step.
--- KEYS: wait, delayed, active, marker, dead, outcomes, stats
--- ARGV: job_prefix, img_prefix, channel, holder, lease_ms, max, dead_retention_ms, dead_max, events_max
-local k = {wait = KEYS[1], delayed = KEYS[2], active = KEYS[3], marker = KEYS[4], dead = KEYS[5],
-  events = KEYS[6], stats = KEYS[7]}
-local a = {job_prefix = ARGV[1], img_prefix = ARGV[2], channel = ARGV[3], dead_retention = tonumber(ARGV[7]),
-  dead_max = tonumber(ARGV[8]), events_max = tonumber(ARGV[9]), retention = tonumber(ARGV[7])}
-local holder, lease, max = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+-- KEYS, ARGV[1..8]: queue_context (lib.lua), with marker   ARGV[9..]: holder, lease_ms, max
+local k, a = queue_context()
+local holder, lease, max = ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11])
 local now = now_ms()
 local holder_json = ',"holder":' .. cjson.encode(holder)
 

@@ -14,7 +14,7 @@ end
 local now = now_ms()
 redis.call('SET', img_prefix .. ARGV[6], ARGV[7], 'PX', image_retention)
 if cur[7] then redis.call('PEXPIRE', img_prefix .. cur[7], image_retention) end
-local log = with_encoded(cur[6], success_entry(cur[3], cur[4], cur[9], cur[5], now))
+local log = with_attempt(cur[6], success_entry(cur[3], cur[4], cur[9], cur[5], now))
 redis.call('HSET', jk, 'state', 'succeeded', 'finished_at', now, 'updated_at', now, 'result', ARGV[6],
   'result_info', ARGV[8], 'attempt_log', log)
 if cur[8] then

@@ -1,9 +1,9 @@
 -- Stores the input image and the job record and puts the job at the end of the line, in one step.
--- KEYS: wait, delayed, marker, seq, stats, job, idem, input image
--- ARGV: id, job_prefix, channel, max_depth, idem_ttl_ms (0 = no idempotency key), image bytes, field, value, ...
-local wait, delayed, marker, seqkey, stats, jk, idem, img = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
-local id, job_prefix, channel = ARGV[1], ARGV[2], ARGV[3]
-local max_depth, idem_ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
+-- KEYS: wait, delayed, marker, seq, job, idem, input image
+-- ARGV: id, job_prefix, max_depth, idem_ttl_ms (0 = no idempotency key), image bytes, field, value, ...
+local wait, delayed, marker, seqkey, jk, idem, img = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local id, job_prefix = ARGV[1], ARGV[2]
+local max_depth, idem_ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
 
 if idem_ttl > 0 then
   local existing = redis.call('GET', idem)
@@ -22,10 +22,10 @@ end
 local now = now_ms()
 local seq = redis.call('INCR', seqkey)
 local fields = {}
-for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
 -- queued_at and updated_at start as created_at (the reader fills them in)
 redis.call('HSET', jk, 'id', id, 'state', 'queued', 'seq', seq, 'created_at', now, unpack(fields))
-redis.call('SET', img, ARGV[6])
+redis.call('SET', img, ARGV[5])
 redis.call('ZADD', wait, seq, id)
 redis.call('ZADD', marker, 0, '0')
 if idem_ttl > 0 then

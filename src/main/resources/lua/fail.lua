@@ -3,15 +3,10 @@
 --   fail      non-retryable error (bad input, invalid workflow): failed at once
 --   dead      poison record: straight to the dead-letter set
 --   cancelled the holder stopped the job because a user cancelled it
--- KEYS: wait, delayed, active, dead, outcomes, stats
--- ARGV: job_prefix, img_prefix, channel, id, fence, mode, code, message, delay_ms, max_attempts,
---       retention_ms, dead_retention_ms, dead_max, events_max, image_retention_ms
-local k = {wait = KEYS[1], delayed = KEYS[2], active = KEYS[3], dead = KEYS[4], events = KEYS[5], stats = KEYS[6]}
-local a = {job_prefix = ARGV[1], img_prefix = ARGV[2], channel = ARGV[3], retention = tonumber(ARGV[11]),
-  dead_retention = tonumber(ARGV[12]), dead_max = tonumber(ARGV[13]), events_max = tonumber(ARGV[14]),
-  image_retention = tonumber(ARGV[15])}
-local id, fence, mode, code, message = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local delay, max_attempts = tonumber(ARGV[9]), tonumber(ARGV[10])
+-- KEYS, ARGV[1..8]: queue_context (lib.lua)   ARGV[9..]: id, fence, mode, code, message, delay_ms, max_attempts
+local k, a = queue_context()
+local id, fence, mode, code, message = ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13]
+local delay, max_attempts = tonumber(ARGV[14]), tonumber(ARGV[15])
 local jk = a.job_prefix .. id
 local cur = redis.call('HMGET', jk, 'state', 'fence', 'attempts', 'holder', 'started_at', 'cancel_requested', 'gpu')
 if cur[1] ~= 'running' or cur[2] ~= fence then
@@ -31,10 +26,7 @@ end
 
 if mode == 'auto' and attempts < max_attempts then
   local due = now + delay
-  redis.call('HSET', jk, 'state', 'queued', 'due_at', due, 'queued_at', now, 'updated_at', now,
-    'error_code', code, 'error_message', message)
-  redis.call('HDEL', jk, 'lease_until', 'holder', 'progress', 'gpu')
-  redis.call('ZREM', k.active, id)
+  unlease(k, jk, id, now, 'due_at', due, 'error_code', code, 'error_message', message)
   redis.call('ZADD', k.delayed, due, id)
   incr_stat(k.stats, 'retried')
   publish(a.channel, {id = id, type = 'retrying', state = 'queued', at = now, due_at = due, code = code, message = message,

@@ -1,5 +1,18 @@
 -- Shared helpers, prepended to every qwenedit script. All keys live under one hash tag ({q}), so each script
 -- touches a single hash slot; job and image keys are built from prefixes passed in ARGV.
+-- The keys and settings of every script that may end a job (claim, fail, release, cancel, reap), in one order:
+-- KEYS wait, delayed, active, dead, outcomes, stats, then marker for the scripts that wake consumers;
+-- ARGV job_prefix, img_prefix, channel, retention_ms, events_max, dead_retention_ms, dead_max, image_retention_ms,
+-- then the script's own arguments from ARGV[9].
+local function queue_context()
+  local k = {wait = KEYS[1], delayed = KEYS[2], active = KEYS[3], dead = KEYS[4], events = KEYS[5], stats = KEYS[6],
+    marker = KEYS[7]}
+  local a = {job_prefix = ARGV[1], img_prefix = ARGV[2], channel = ARGV[3], retention = tonumber(ARGV[4]),
+    events_max = tonumber(ARGV[5]), dead_retention = tonumber(ARGV[6]), dead_max = tonumber(ARGV[7]),
+    image_retention = tonumber(ARGV[8])}
+  return k, a
+end
+
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -15,16 +28,15 @@ local function record_outcome(stream, maxlen, id, state, now)
   redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'id', id, 'state', state, 'at', tostring(now))
 end
 
--- Returns the attempt log (a JSON array as text) with one entry appended. Appends as text; only a log grown past
--- 16 KB is decoded and cut to its last 20 entries.
-local function with_attempt(raw, entry)
-  local e = cjson.encode(entry)
+-- Returns the attempt log (a JSON array as text) with one entry, already encoded as JSON text, appended. Appends as
+-- text; only a log grown past 16 KB is decoded and cut to its last 20 entries.
+local function with_attempt(raw, e)
   if not raw or raw == '' or raw == '[]' or raw == '{}' then return '[' .. e .. ']' end
   if #raw > 16000 then
     local ok, arr = pcall(cjson.decode, raw)
     if not ok or type(arr) ~= 'table' then arr = {} end
     while #arr > 19 do table.remove(arr, 1) end
-    table.insert(arr, entry)
+    table.insert(arr, cjson.decode(e))
     return cjson.encode(arr)
   end
   return string.sub(raw, 1, -2) .. ',' .. e .. ']'
@@ -37,15 +49,8 @@ local function success_entry(attempt, holder, gpu, started_at, ended_at)
     .. (started_at or 'null') .. ',"ended_at":' .. string.format('%d', ended_at) .. ',"outcome":"succeeded"}'
 end
 
--- Appends an entry already encoded as JSON text.
-local function with_encoded(raw, e)
-  if not raw or raw == '' or raw == '[]' or raw == '{}' then return '[' .. e .. ']' end
-  if #raw > 16000 then return with_attempt(raw, cjson.decode(e)) end
-  return string.sub(raw, 1, -2) .. ',' .. e .. ']'
-end
-
 local function log_attempt(jk, entry)
-  redis.call('HSET', jk, 'attempt_log', with_attempt(redis.call('HGET', jk, 'attempt_log'), entry))
+  redis.call('HSET', jk, 'attempt_log', with_attempt(redis.call('HGET', jk, 'attempt_log'), cjson.encode(entry)))
 end
 
 -- A small event as JSON text, built without a table walk for the hot paths (ids and states are plain words).
@@ -80,6 +85,14 @@ local function promote_due(delayed, wait, job_prefix, now)
     end
   end
   return #due
+end
+
+-- Takes a running job off its lease and marks it queued again (more fields to set may follow); the caller puts it
+-- back in the wait or the delayed set.
+local function unlease(k, jk, id, now, ...)
+  redis.call('HSET', jk, 'state', 'queued', 'queued_at', now, 'updated_at', now, ...)
+  redis.call('HDEL', jk, 'lease_until', 'holder', 'progress', 'gpu')
+  redis.call('ZREM', k.active, id)
 end
 
 local function incr_stat(stats, field, n)

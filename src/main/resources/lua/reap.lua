@@ -1,14 +1,8 @@
 -- Returns jobs whose lease ran out to the queue (or to the dead-letter set after too many), promotes due retries,
 -- trims the bounded sets, and repairs a lost wake-up marker. Safe to run on every node at once.
--- KEYS: wait, delayed, active, marker, dead, outcomes, stats
--- ARGV: job_prefix, img_prefix, channel, max_stalls, max_attempts, retention_ms, dead_retention_ms, dead_max, events_max, limit,
---       image_retention_ms
-local k = {wait = KEYS[1], delayed = KEYS[2], active = KEYS[3], marker = KEYS[4], dead = KEYS[5],
-  events = KEYS[6], stats = KEYS[7]}
-local a = {job_prefix = ARGV[1], img_prefix = ARGV[2], channel = ARGV[3], retention = tonumber(ARGV[6]),
-  dead_retention = tonumber(ARGV[7]), dead_max = tonumber(ARGV[8]), events_max = tonumber(ARGV[9]),
-  image_retention = tonumber(ARGV[11])}
-local max_stalls, max_attempts, limit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[10])
+-- KEYS, ARGV[1..8]: queue_context (lib.lua), with marker   ARGV[9..]: max_stalls, max_attempts, limit
+local k, a = queue_context()
+local max_stalls, max_attempts, limit = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
 local now = now_ms()
 local requeued, dead = {}, {}
 
@@ -23,10 +17,8 @@ for _, id in ipairs(expired) do
   elseif cur[7] == '0' and cur[6] ~= '1' then
     -- The holder never renewed: its claim's reply was lost (a command timeout while Redis stalled) or it died within
     -- milliseconds of claiming. Nothing ran: back in line with the attempt given back and no stall counted.
-    redis.call('HSET', jk, 'state', 'queued', 'queued_at', now, 'updated_at', now,
-      'attempts', math.max(0, (tonumber(cur[3]) or 1) - 1))
-    redis.call('HDEL', jk, 'lease_until', 'holder', 'progress', 'gpu', 'renewed')
-    redis.call('ZREM', k.active, id)
+    unlease(k, jk, id, now, 'attempts', math.max(0, (tonumber(cur[3]) or 1) - 1))
+    redis.call('HDEL', jk, 'renewed')
     redis.call('ZADD', k.wait, tonumber(cur[2]), id)
     publish(a.channel, {id = id, type = 'requeued', state = 'queued', at = now, reason = 'claim_not_confirmed'})
     requeued[#requeued + 1] = id
@@ -45,9 +37,7 @@ for _, id in ipairs(expired) do
         'the job may be crashing workers); attempts used: ' .. attempts)
       dead[#dead + 1] = id
     else
-      redis.call('HSET', jk, 'state', 'queued', 'queued_at', now, 'updated_at', now)
-      redis.call('HDEL', jk, 'lease_until', 'holder', 'progress', 'gpu')
-      redis.call('ZREM', k.active, id)
+      unlease(k, jk, id, now)
       redis.call('ZADD', k.wait, tonumber(cur[2]), id)
       publish(a.channel, {id = id, type = 'requeued', state = 'queued', at = now, reason = 'lease_expired'})
       requeued[#requeued + 1] = id

@@ -315,7 +315,7 @@ public final class GpuArbiterVerticle extends SupervisedVerticle {
           for (int i = 0; i < jobs.size(); i++) {
             JsonObject j = jobs.getJsonObject(i);
             running.add(j.getString("gpu"));
-            slots.stream().filter(s -> s.gpu.name().equals(j.getString("gpu"))).findFirst().ifPresent(s -> {
+            slot(j).ifPresent(s -> {
               if (!"busy".equals(s.state)) {
                 s.state = "busy";
                 s.job = j.getString("id");

@@ -1,7 +1,6 @@
 package io.qwenedit.health;
 
 import io.qwenedit.redis.RedisCommands;
-import io.qwenedit.redis.RedisSubscriber;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.healthchecks.HealthChecks;
 import io.vertx.ext.healthchecks.Status;
@@ -31,10 +30,5 @@ public final class RedisHealth {
       JsonObject data = new JsonObject().put("address", address).put("subscribed", subscribed.getAsBoolean());
       promise.tryComplete(subscribed.getAsBoolean() ? Status.OK(data) : Status.KO(data));
     });
-  }
-
-  /** Same, for a {@link RedisSubscriber}. */
-  public static void registerSubscriber(HealthChecks checks, String name, RedisSubscriber subscriber, String address, long timeoutMs) {
-    registerSubscription(checks, name, subscriber::subscribed, address, timeoutMs);
   }
 }

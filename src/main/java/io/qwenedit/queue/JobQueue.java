@@ -54,13 +54,29 @@ public final class JobQueue {
   private final RedisCommands redis;
   private final QueueConfig cfg;
   private final Keys keys;
-  private final ImageStore images;
+  /** What the scripts that may end a job take first (queue_context in lua/lib.lua): keys, keys with the marker, settings. */
+  private final List<String> contextKeys;
+  private final List<String> contextKeysWithMarker;
+  private final List<Object> contextSettings;
 
   public JobQueue(RedisCommands redis, QueueConfig cfg) {
     this.redis = redis;
     this.cfg = cfg;
     this.keys = new Keys(redis.config().prefix());
-    this.images = new RedisImageStore(redis, keys);
+    this.contextKeys = List.of(keys.waiting(), keys.delayed(), keys.active(), keys.dead(), keys.outcomes(), keys.stats());
+    List<String> withMarker = new ArrayList<>(contextKeys);
+    withMarker.add(keys.marker());
+    this.contextKeysWithMarker = List.copyOf(withMarker);
+    this.contextSettings = List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), cfg.retention().toMillis(),
+        cfg.eventsMaxLen(), cfg.deadRetention().toMillis(), cfg.deadMax(), imageRetentionMs());
+  }
+
+  /** queue_context's settings, then the script's own arguments. */
+  private List<Object> contextArgs(Object... own) {
+    List<Object> args = new ArrayList<>(contextSettings.size() + own.length);
+    args.addAll(contextSettings);
+    args.addAll(List.of(own));
+    return args;
   }
 
   public Keys keys() {
@@ -69,10 +85,6 @@ public final class JobQueue {
 
   public QueueConfig config() {
     return cfg;
-  }
-
-  public ImageStore images() {
-    return images;
   }
 
   public RedisCommands redis() {
@@ -171,7 +183,7 @@ public final class JobQueue {
   private Future<Enqueued> store(NewJob req, ImageInfo info, String idem) {
     String id = newId();
     String inputRef = id + "-in." + info.extension();
-    List<Object> args = new ArrayList<>(List.of(id, keys.jobPrefix(), keys.eventsChannel(), cfg.maxDepth(),
+    List<Object> args = new ArrayList<>(List.of(id, keys.jobPrefix(), cfg.maxDepth(),
         idem == null ? 0 : cfg.retention().toMillis(), req.image()));
     addField(args, "prompt", req.prompt().strip());
     addField(args, "input", inputRef);
@@ -188,7 +200,7 @@ public final class JobQueue {
     if (idem != null) {
       addField(args, "idem", idem);
     }
-    List<String> scriptKeys = List.of(keys.waiting(), keys.delayed(), keys.marker(), keys.seq(), keys.stats(), keys.job(id),
+    List<String> scriptKeys = List.of(keys.waiting(), keys.delayed(), keys.marker(), keys.seq(), keys.job(id),
         keys.idempotency(idem == null ? "-" : idem), keys.image(inputRef));
     // The image travels inside the script call: it is stored only if the job is, with no time-to-live to manage.
     return redis.eval(ENQUEUE, scriptKeys, args).compose(r -> {
@@ -227,11 +239,7 @@ public final class JobQueue {
     if (max <= 0) {
       return Future.succeededFuture(new Claim(List.of(), -1));
     }
-    List<String> scriptKeys = List.of(keys.waiting(), keys.delayed(), keys.active(), keys.marker(), keys.dead(),
-        keys.outcomes(), keys.stats());
-    List<Object> args = List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), holder, cfg.lease().toMillis(),
-        max, cfg.deadRetention().toMillis(), cfg.deadMax(), cfg.eventsMaxLen());
-    return redis.eval(CLAIM, scriptKeys, args).compose(r -> {
+    return redis.eval(CLAIM, contextKeysWithMarker, contextArgs(holder, cfg.lease().toMillis(), max)).compose(r -> {
       List<Claimed> jobs = new ArrayList<>();
       List<Future<?>> poison = new ArrayList<>();
       for (Response entry : r.get(0)) {
@@ -316,18 +324,13 @@ public final class JobQueue {
   }
 
   private Future<Outcome> terminate(String id, long fence, String mode, String code, String message, long delayMs) {
-    return redis.eval(FAIL, keys.finishKeys(), List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), id, fence,
-        mode, code, message, delayMs, cfg.maxAttempts(), cfg.retention().toMillis(), cfg.deadRetention().toMillis(),
-        cfg.deadMax(), cfg.eventsMaxLen(), imageRetentionMs())).map(JobQueue::outcome);
+    return redis.eval(FAIL, contextKeys, contextArgs(id, fence, mode, code, message, delayMs, cfg.maxAttempts()))
+        .map(JobQueue::outcome);
   }
 
   /** Hands a running job back to its place in line without counting the attempt (shutdown, lost GPU slot). */
   public Future<Outcome> release(String id, long fence, String reason) {
-    List<String> scriptKeys = new ArrayList<>(keys.finishKeys());
-    scriptKeys.add(keys.marker());
-    return redis.eval(RELEASE, scriptKeys, List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), id, fence,
-        reason, cfg.retention().toMillis(), cfg.eventsMaxLen(), cfg.deadRetention().toMillis(), cfg.deadMax(),
-        imageRetentionMs())).map(JobQueue::outcome);
+    return redis.eval(RELEASE, contextKeysWithMarker, contextArgs(id, fence, reason)).map(JobQueue::outcome);
   }
 
   /** Images of finished jobs go after IMAGE_RETENTION, or with their record if that is sooner. */
@@ -344,18 +347,12 @@ public final class JobQueue {
    * cancel channel ("requested"); otherwise returns the job's state, or "missing".
    */
   public Future<String> cancel(String id) {
-    return redis.eval(CANCEL, keys.finishKeys(), List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(),
-        keys.cancelChannel(), id, cfg.retention().toMillis(), cfg.eventsMaxLen(), cfg.deadRetention().toMillis(),
-        cfg.deadMax(), imageRetentionMs())).map(r -> r.get(0).toString());
+    return redis.eval(CANCEL, contextKeys, contextArgs(keys.cancelChannel(), id)).map(r -> r.get(0).toString());
   }
 
   /** Returns expired leases to the queue (or the dead-letter set), promotes due retries, trims bounded sets. */
   public Future<Reaped> reap() {
-    List<String> scriptKeys = List.of(keys.waiting(), keys.delayed(), keys.active(), keys.marker(), keys.dead(),
-        keys.outcomes(), keys.stats());
-    return redis.eval(REAP, scriptKeys, List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), cfg.maxStalls(),
-        cfg.maxAttempts(), cfg.retention().toMillis(), cfg.deadRetention().toMillis(), cfg.deadMax(), cfg.eventsMaxLen(),
-        REAP_LIMIT, imageRetentionMs())).map(r -> {
+    return redis.eval(REAP, contextKeysWithMarker, contextArgs(cfg.maxStalls(), cfg.maxAttempts(), REAP_LIMIT)).map(r -> {
           Reaped reaped = new Reaped(strings(r.get(0)), strings(r.get(1)), r.get(2).toInteger());
           reaped.requeued().forEach(id -> LOG.warn("job {}: its worker stopped renewing the lease; returned to the queue", id));
           reaped.dead().forEach(id -> LOG.warn("job {}: abandoned by workers too often; moved to the dead-letter set", id));
@@ -384,8 +381,9 @@ public final class JobQueue {
         .map(rs -> rs.get(0).toLong() + rs.get(1).toLong());
   }
 
+  /** An input or result image, or null when it is gone (expired). The scripts store them with their job. */
   public Future<Buffer> image(String ref) {
-    return images.get(ref);
+    return redis.send(Command.GET, keys.image(ref)).map(r -> r == null ? null : r.toBuffer());
   }
 
   /** Dead-lettered jobs, newest first (at most {@code limit}). */

@@ -9,6 +9,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
@@ -25,15 +26,14 @@ import org.slf4j.LoggerFactory;
  */
 public final class JobWaiter {
   private static final Logger LOG = LoggerFactory.getLogger(JobWaiter.class);
-  private static final long BACKOFF_MIN_MS = 100;
-  private static final long BACKOFF_MAX_MS = 5_000;
+  private static final Duration BACKOFF_MIN = Duration.ofMillis(100);
+  private static final Duration BACKOFF_MAX = Duration.ofSeconds(5);
 
   private final Vertx vertx;
   private final JobQueue queue;
   private final BlockingRedis blocking;
   private final String holder;
   private final long blockMs;
-  private final AtomicLong lastCycleAt = new AtomicLong(System.currentTimeMillis());
   private final AtomicLong lastTurnAt = new AtomicLong(System.currentTimeMillis());
   private final AtomicLong guardFires = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
@@ -80,7 +80,6 @@ public final class JobWaiter {
         needClaim = false;
         dueAt = ar.result().nextDueMs() < 0 ? -1 : System.currentTimeMillis() + ar.result().nextDueMs();
         if (!ar.result().jobs().isEmpty()) {
-          lastCycleAt.set(System.currentTimeMillis());
           result.tryComplete(ar.result().jobs());
         } else {
           block(max, result);
@@ -106,7 +105,6 @@ public final class JobWaiter {
         return;
       }
       recovered();
-      lastCycleAt.set(System.currentTimeMillis());
       if (ar.result() != null) {
         needClaim = true; // woken by a new job: claim it now
         step(max, result);
@@ -124,8 +122,8 @@ public final class JobWaiter {
     failures.incrementAndGet();
     needClaim = true; // a wake-up may have been lost with the connection
     int n = ++consecutiveFailures;
-    long cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * (1L << Math.min(n - 1, 10)));
-    long delay = err instanceof BlockingRedis.GuardTimeoutException ? 0 : cap / 2 + ThreadLocalRandom.current().nextLong(cap / 2 + 1);
+    long delay = err instanceof BlockingRedis.GuardTimeoutException ? 0
+        : Backoff.delay(n, BACKOFF_MIN, BACKOFF_MAX, ThreadLocalRandom.current()::nextDouble).toMillis();
     lastError = err.getMessage();
     if (n == 1 || n % 20 == 0) {
       LOG.warn("queue {} failed ({} in a row), retrying in {} ms: {}", what, n, delay, err.getMessage());
@@ -143,11 +141,6 @@ public final class JobWaiter {
       consecutiveFailures = 0;
       lastError = null;
     }
-  }
-
-  /** Wall-clock ms when the last wait cycle completed (a claim or a blocking wait returned): the loop's heartbeat. */
-  public long lastCycleAt() {
-    return lastCycleAt.get();
   }
 
   /** Wall-clock ms when the loop last turned, successfully or not (it is alive even while Redis is down). */
@@ -170,10 +163,6 @@ public final class JobWaiter {
 
   public String lastError() {
     return lastError;
-  }
-
-  public long connectionReplacements() {
-    return blocking.replacements();
   }
 
   /** Stops the loop; a pending blocking wait is abandoned by closing its connection. */

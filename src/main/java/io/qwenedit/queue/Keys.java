@@ -1,7 +1,5 @@
 package io.qwenedit.queue;
 
-import java.util.List;
-
 /**
  * Every Redis key and channel qwenedit uses, built from the configured prefix. Queue keys share the hash tag
  * {@code {q}}, so each Lua script touches one hash slot (Redis Cluster-ready). Documented in docs/redis-keys.md.
@@ -88,10 +86,5 @@ public final class Keys {
 
   public String worker(String id) {
     return prefix + "worker:" + id;
-  }
-
-  /** The keys the terminal-state scripts (complete, fail, cancel) take, in their order. */
-  List<String> finishKeys() {
-    return List.of(waiting(), delayed(), active(), dead(), outcomes(), stats());
   }
 }

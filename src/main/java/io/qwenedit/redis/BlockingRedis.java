@@ -8,7 +8,6 @@ import io.vertx.core.Vertx;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,7 +31,6 @@ public final class BlockingRedis {
   private final RedisConfig cfg;
   private final String name;
   private final long graceMs;
-  private final AtomicLong replacements = new AtomicLong();
   private Redis client;
   private boolean closed;
 
@@ -69,24 +67,14 @@ public final class BlockingRedis {
     return promise.future();
   }
 
-  /** Drops the current connection (after a failure) so the next call starts on a fresh one. */
-  public synchronized void reset(String reason) {
-    replace(client, reason);
-  }
-
   private synchronized void replace(Redis stale, String reason) {
     if (closed || stale != client) {
       return;
     }
-    replacements.incrementAndGet();
     JobMetrics.of(vertx).redisReconnect(name);
     LOG.warn("Replacing blocking Redis client '{}' for {}: {}", name, cfg.displayAddress(), reason);
     client = RedisClients.create(vertx, cfg, 1, name);
     stale.close();
-  }
-
-  public long replacements() {
-    return replacements.get();
   }
 
   public synchronized Future<Void> close() {

@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,8 +34,6 @@ public final class RedisCommands {
   private final long timeoutMs;
   private final Slot[] slots;
   private final AtomicInteger next = new AtomicInteger();
-  private final AtomicLong replacements = new AtomicLong();
-  private final AtomicLong timeouts = new AtomicLong();
   private volatile boolean closed;
 
   /** One held connection and the client that owns its socket. */
@@ -78,7 +75,6 @@ public final class RedisCommands {
       Redis c = client;
       client = null;
       if (!closed) {
-        replacements.incrementAndGet();
         JobMetrics.of(vertx).redisReconnect(name);
         LOG.warn("Redis client '{}' for {}: dropping connection {} ({})", name, cfg.displayAddress(), index, reason);
       }
@@ -153,7 +149,6 @@ public final class RedisCommands {
         .timeout(timeoutMs, TimeUnit.MILLISECONDS)
         .recover(err -> {
           if (err instanceof TimeoutException) {
-            timeouts.incrementAndGet();
             slot.drop(conn, "no reply within " + timeoutMs + " ms to " + what);
             return Future.failedFuture(new RedisUnavailableException(
                 "Redis at " + cfg.displayAddress() + " did not answer within " + timeoutMs + " ms", err));
@@ -164,15 +159,6 @@ public final class RedisCommands {
           }
           return Future.failedFuture(wrapped);
         });
-  }
-
-  /** Connections replaced so far (timeouts, errors, server closes): a Redis reconnect count. */
-  public long replacements() {
-    return replacements.get();
-  }
-
-  public long timeouts() {
-    return timeouts.get();
   }
 
   public Future<Void> close() {

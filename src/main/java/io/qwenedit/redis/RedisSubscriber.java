@@ -2,6 +2,7 @@ package io.qwenedit.redis;
 
 import io.qwenedit.config.RedisConfig;
 import io.qwenedit.metrics.JobMetrics;
+import io.qwenedit.queue.Backoff;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -10,6 +11,7 @@ import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -27,6 +29,8 @@ public final class RedisSubscriber {
   private static final Logger LOG = LoggerFactory.getLogger(RedisSubscriber.class);
   private static final long PING_EVERY_MS = 5_000;
   private static final long PING_TIMEOUT_MS = 3_000;
+  private static final Duration BACKOFF_MIN = Duration.ofMillis(100);
+  private static final Duration BACKOFF_MAX = Duration.ofSeconds(5);
 
   private final Vertx vertx;
   private final RedisConfig cfg;
@@ -166,8 +170,7 @@ public final class RedisSubscriber {
       }
       n = ++failures;
     }
-    long cap = Math.min(5_000, 100L << Math.min(n - 1, 10));
-    long delay = cap / 2 + ThreadLocalRandom.current().nextLong(cap / 2 + 1);
+    long delay = Backoff.delay(n, BACKOFF_MIN, BACKOFF_MAX, ThreadLocalRandom.current()::nextDouble).toMillis();
     vertx.setTimer(delay, t -> connect()
         .onSuccess(v -> {
           LOG.info("pub/sub resubscribed to {}", channels);

@@ -110,7 +110,8 @@ public final class HeartbeatVerticle extends SupervisedVerticle {
       return;
     }
     beating = true;
-    Future<Void> redisProbe = redis.send(Command.PING).timeout(config.redis().commandTimeout().toMillis(), TimeUnit.MILLISECONDS)
+    // RedisCommands bounds the PING by REDIS_COMMAND_TIMEOUT itself
+    Future<Void> redisProbe = redis.send(Command.PING)
         .onSuccess(r -> lastRedisOkAt = System.currentTimeMillis())
         .onFailure(err -> {
           redisProblem = err.getMessage();
