@@ -45,6 +45,7 @@ public final class WorkerBench {
   public static void main(String[] args) throws Exception {
     int jobs = intArg(args, "--jobs", 100);
     int stepMs = intArg(args, "--step-ms", 20);
+    int warmup = intArg(args, "--warmup", 200);
     LocalRedisServer redisServer = LocalRedisServer.start();
     Vertx vertx = Vertx.vertx();
     Vertx workerVertx = Vertx.vertx();
@@ -70,43 +71,68 @@ public final class WorkerBench {
       double[] pickup = new double[jobs];
       double[] client = new double[jobs];
       double[] before = new double[jobs];
-      for (int i = -5; i < jobs; i++) { // five warm-up jobs
+      double[] upload = new double[jobs];
+      double[] submit = new double[jobs];
+      double[] fetch = new double[jobs];
+      double[] notice = new double[jobs];
+      // A worker runs for days: the figure is its steady state, once the JIT has compiled the per-job path. The
+      // first jobs after start (cold code) are reported on their own.
+      int coldJobs = Math.min(50, warmup);
+      double[] cold = new double[coldJobs];
+      for (int i = -warmup; i < jobs; i++) {
         long t0 = System.nanoTime();
         String id = queue.enqueue(NewJob.of("make the sky purple " + i, image)).await(10, TimeUnit.SECONDS).id();
         Job done = follower.follow(id, Duration.ofSeconds(60), j -> { }).await(70, TimeUnit.SECONDS);
         long t1 = System.nanoTime();
+        long wall1 = System.currentTimeMillis();
         if (done.state() != JobState.SUCCEEDED) {
           throw new IllegalStateException("job " + id + " ended " + done.state() + ": " + done.error());
         }
         JsonObject history = http.getAbs(emulator.url() + "/history/" + done.promptId()).send()
             .await(10, TimeUnit.SECONDS).bodyAsJsonObject().getJsonObject(done.promptId());
         double ms = executionMs(history);
+        if (i < -warmup + coldJobs) {
+          cold[i + warmup] = (t1 - t0) / 1e6 - ms;
+        }
         if (i >= 0) {
           JsonObject timings = done.resultInfo().getJsonObject("timings", new JsonObject());
           pickup[i] = done.startedAt() - done.createdAt();
           client[i] = timings.getLong("total_ms", 0L) - ms;
           before[i] = done.finishedAt() - done.startedAt() - timings.getLong("total_ms", 0L);
+          upload[i] = timings.getLong("upload_ms", 0L);
+          submit[i] = timings.getLong("submit_ms", 0L);
+          fetch[i] = timings.getLong("fetch_ms", 0L);
+          notice[i] = Math.max(0, wall1 - done.finishedAt());
           endToEnd[i] = (t1 - t0) / 1e6;
           compute[i] = ms;
           overhead[i] = endToEnd[i] - ms;
         }
       }
       Arrays.sort(overhead);
+      Arrays.sort(cold);
       Arrays.sort(endToEnd);
       Arrays.sort(compute);
       Arrays.sort(pickup);
       Arrays.sort(client);
       Arrays.sort(before);
+      Arrays.sort(upload);
+      Arrays.sort(submit);
+      Arrays.sort(fetch);
+      Arrays.sort(notice);
       System.out.println(new JsonObject()
           .put("overhead_p50_ms", round(percentile(overhead, 50)))
           .put("overhead_p99_ms", round(percentile(overhead, 99)))
+          .put("first_jobs_overhead_p50_ms", coldJobs == 0 ? null : round(percentile(cold, 50)))
           .put("end_to_end_p50_ms", round(percentile(endToEnd, 50)))
           .put("comfy_execution_p50_ms", round(percentile(compute, 50)))
           .put("parts_p50_ms", new JsonObject().put("queue_to_claim", percentile(pickup, 50))
-              .put("comfy_client_beyond_execution", percentile(client, 50)).put("worker_outside_client", percentile(before, 50)))
+              .put("comfy_client_beyond_execution", percentile(client, 50)).put("worker_outside_client", percentile(before, 50))
+              .put("upload", percentile(upload, 50)).put("submit", percentile(submit, 50)).put("fetch", percentile(fetch, 50))
+              .put("finished_to_seen", percentile(notice, 50)))
           .put("parts_p99_ms", new JsonObject().put("queue_to_claim", percentile(pickup, 99))
               .put("comfy_client_beyond_execution", percentile(client, 99)).put("worker_outside_client", percentile(before, 99)))
           .put("jobs", jobs)
+          .put("warmup_jobs", warmup)
           .put("image", "1024x1024 PNG (" + image.length() + " bytes)")
           .put("cpus", Runtime.getRuntime().availableProcessors())
           .encode());

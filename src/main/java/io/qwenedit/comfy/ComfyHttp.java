@@ -12,7 +12,6 @@ import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
-import io.vertx.ext.web.multipart.MultipartForm;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Map;
@@ -56,7 +55,7 @@ final class ComfyHttp {
     client.close();
   }
 
-  /** Sends a request: {@code body} is a JsonObject, a MultipartForm or null; {@code transfer} allows 3x the limit. */
+  /** Sends a request: {@code body} is a JsonObject, a MultipartBody or null; {@code transfer} allows 3x the limit. */
   Future<HttpResponse<Buffer>> send(HttpMethod method, String path, Map<String, String> query, Object body, boolean transfer) {
     String what = method.name() + " " + path;
     long ms = limit.toMillis();
@@ -68,8 +67,8 @@ final class ComfyHttp {
     Future<HttpResponse<Buffer>> f;
     if (body instanceof JsonObject json) {
       f = req.sendJsonObject(json);
-    } else if (body instanceof MultipartForm form) {
-      f = req.sendMultipartForm(form);
+    } else if (body instanceof MultipartBody form) {
+      f = req.putHeader("Content-Type", form.contentType()).sendBuffer(form.toBuffer());
     } else {
       f = req.send();
     }

@@ -10,7 +10,6 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
-import io.vertx.ext.web.multipart.MultipartForm;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
@@ -41,6 +40,7 @@ final class DispatchRun {
   private final long createdAt = now();
 
   private Phase phase = Phase.PREPARING;
+  private long uploadedAt;
   private long submittedAt;
   private long startedAt;
   private long lastActivityAt;
@@ -194,11 +194,11 @@ final class DispatchRun {
     queueAhead = http.getJson("/prompt", null)
         .map(j -> j.getJsonObject("exec_info", new JsonObject()).getInteger("queue_remaining", -1))
         .otherwise(-1);
-    MultipartForm form = MultipartForm.create()
+    MultipartBody form = new MultipartBody()
         .attribute("type", "input")
         .attribute("subfolder", options.uploadSubfolder())
         .attribute("overwrite", "false")
-        .binaryFileUpload("image", fileName, request.image(), contentType(fileName));
+        .file("image", fileName, request.image(), contentType(fileName));
     http.send(HttpMethod.POST, "/upload/image", null, form, true)
         .compose(r -> {
           if (r.statusCode() == 413) {
@@ -215,6 +215,7 @@ final class DispatchRun {
                 "ComfyUI answered POST /upload/image without a file name: " + ComfyErrors.snippet(uploaded.encode(), 120)));
           }
           String sub = uploaded.getString("subfolder", "");
+          uploadedAt = now();
           return Future.succeededFuture(sub == null || sub.isEmpty() ? name : sub + "/" + name);
         })
         .compose(this::postPrompt)
@@ -595,6 +596,11 @@ final class DispatchRun {
                 .put("queue_wait_ms", Math.max(0, startedAt - submittedAt))
                 .put("execution_ms", Math.max(0, finishedAt - startedAt))
                 .put("total_ms", t - createdAt);
+            if (uploadedAt > 0) {
+              // where the time outside ComfyUI's execution went: input upload, prompt submission, result download
+              timings.put("upload_ms", uploadedAt - createdAt).put("submit_ms", Math.max(0, submittedAt - uploadedAt))
+                  .put("fetch_ms", t - finishedAt);
+            }
             succeed(new DispatchResult(r.body(), (subfolder.isEmpty() ? "" : subfolder + "/") + filename, timings, reused, promptId,
                 workflow.name(), reused ? null : seed));
           }

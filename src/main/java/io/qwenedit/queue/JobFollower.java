@@ -106,10 +106,12 @@ public final class JobFollower {
       unsubscribe = sub::close;
       sub.start().onSuccess(v -> refresh.run()).onFailure(done::tryFail);
     }
-    return done.future().eventually(() -> {
+    // The outcome is known: hand it over now; the subscription closes behind it (its closing is not the caller's wait).
+    done.future().onComplete(ar -> {
       vertx.cancelTimer(timer);
-      return unsubscribe.get();
+      unsubscribe.get();
     });
+    return done.future();
   }
 
   /** Replies can arrive out of order (pooled connections): never let an older version replace a newer one. */

@@ -150,6 +150,10 @@ class ComfyClientTest {
     assertEquals("qwen-image-edit-lightning", r.workflow());
     assertNotNull(r.seed());
     assertTrue(r.timings().getLong("total_ms") >= r.timings().getLong("execution_ms"));
+    long parts = r.timings().getLong("upload_ms") + r.timings().getLong("submit_ms") + r.timings().getLong("queue_wait_ms")
+        + r.timings().getLong("execution_ms") + r.timings().getLong("fetch_ms");
+    assertTrue(parts <= r.timings().getLong("total_ms") + 1, "the parts fit in the whole: " + r.timings());
+    assertEquals(1, stats(e).getInteger("uploads"), "the input went up as one multipart upload ComfyUI reads");
     assertTrue(rec.events.get(0).startsWith("submitted:"), rec.events.toString());
     assertTrue(rec.events.contains("started"));
     assertEquals(4, rec.progress.size(), "the Lightning workflow's 4 sampler steps");
