@@ -1,6 +1,7 @@
 -- Stores the input image and the job record and puts the job at the end of the line, in one step.
 -- KEYS: wait, delayed, marker, seq, job, idem, input image
--- ARGV: id, job_prefix, max_depth, idem_ttl_ms (0 = no idempotency key), image bytes, field, value, ...
+-- ARGV: id, job_prefix, max_depth, idem_ttl_ms (0 = no idempotency key), image bytes (empty: stored elsewhere by the
+--       caller), field, value, ...
 local wait, delayed, marker, seqkey, jk, idem, img = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local id, job_prefix = ARGV[1], ARGV[2]
 local max_depth, idem_ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -25,7 +26,7 @@ local fields = {}
 for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
 -- queued_at and updated_at start as created_at (the reader fills them in)
 redis.call('HSET', jk, 'id', id, 'state', 'queued', 'seq', seq, 'created_at', now, unpack(fields))
-redis.call('SET', img, ARGV[5])
+if ARGV[5] ~= '' then redis.call('SET', img, ARGV[5]) end -- empty: the image is in another store
 redis.call('ZADD', wait, seq, id)
 redis.call('ZADD', marker, 0, '0')
 if idem_ttl > 0 then

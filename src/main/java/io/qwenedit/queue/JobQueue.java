@@ -11,6 +11,7 @@ import io.qwenedit.queue.QueueResults.Running;
 import io.qwenedit.queue.QueueResults.Snapshot;
 import io.qwenedit.redis.LuaScript;
 import io.qwenedit.redis.RedisCommands;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
@@ -54,15 +55,23 @@ public final class JobQueue {
   private final RedisCommands redis;
   private final QueueConfig cfg;
   private final Keys keys;
+  private final ImageStore images;
   /** What the scripts that may end a job take first (queue_context in lua/lib.lua): keys, keys with the marker, settings. */
   private final List<String> contextKeys;
   private final List<String> contextKeysWithMarker;
   private final List<Object> contextSettings;
 
+  /** A queue whose images live in Redis, stored by its scripts with the jobs (the default). */
   public JobQueue(RedisCommands redis, QueueConfig cfg) {
+    this(redis, cfg, null);
+  }
+
+  /** A queue whose images live in {@code images} (null: in Redis, {@link RedisImageStore}). */
+  public JobQueue(RedisCommands redis, QueueConfig cfg, ImageStore images) {
     this.redis = redis;
     this.cfg = cfg;
     this.keys = new Keys(redis.config().prefix());
+    this.images = images != null ? images : new RedisImageStore(redis, keys);
     this.contextKeys = List.of(keys.waiting(), keys.delayed(), keys.active(), keys.dead(), keys.outcomes(), keys.stats());
     List<String> withMarker = new ArrayList<>(contextKeys);
     withMarker.add(keys.marker());
@@ -202,7 +211,25 @@ public final class JobQueue {
     }
     List<String> scriptKeys = List.of(keys.waiting(), keys.delayed(), keys.marker(), keys.seq(), keys.job(id),
         keys.idempotency(idem == null ? "-" : idem), keys.image(inputRef));
+    if (!images.inline()) {
+      // stored first, the record keeps the reference; taken away again if the job is not queued after all
+      args.set(4, Buffer.buffer());
+      return images.put(inputRef, req.image(), null)
+          .compose(v -> runEnqueue(scriptKeys, args, id, info, req))
+          .transform(ar -> ar.succeeded() && ar.result().id().equals(id) ? Future.succeededFuture(ar.result())
+              : withImageRemoved(inputRef, ar));
+    }
     // The image travels inside the script call: it is stored only if the job is, with no time-to-live to manage.
+    return runEnqueue(scriptKeys, args, id, info, req);
+  }
+
+  /** The outcome of a job that was not stored, once the image put in the store for it is gone again. */
+  private <T> Future<T> withImageRemoved(String ref, AsyncResult<T> outcome) {
+    return images.delete(ref).otherwiseEmpty()
+        .transform(v -> outcome.succeeded() ? Future.succeededFuture(outcome.result()) : Future.failedFuture(outcome.cause()));
+  }
+
+  private Future<Enqueued> runEnqueue(List<String> scriptKeys, List<Object> args, String id, ImageInfo info, NewJob req) {
     return redis.eval(ENQUEUE, scriptKeys, args).compose(r -> {
       String status = r.get(0).toString();
       switch (status) {
@@ -289,8 +316,18 @@ public final class JobQueue {
     if (info != null) {
       meta.mergeIn(info.toJson().put("bytes", result.length()));
     }
+    if (!images.inline()) {
+      return images.put(ref, result, java.time.Duration.ofMillis(imageRetentionMs()))
+          .compose(v -> runComplete(id, fence, ref, Buffer.buffer(), meta))
+          .transform(ar -> ar.succeeded() && ar.result().accepted() ? Future.succeededFuture(ar.result())
+              : withImageRemoved(ref, ar));
+    }
+    return runComplete(id, fence, ref, result, meta);
+  }
+
+  private Future<Outcome> runComplete(String id, long fence, String ref, Buffer inlineResult, JsonObject meta) {
     return redis.eval(COMPLETE, List.of(keys.active(), keys.outcomes(), keys.stats()),
-        List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), id, fence, ref, result, meta.encode(),
+        List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), id, fence, ref, inlineResult, meta.encode(),
             cfg.retention().toMillis(), cfg.eventsMaxLen(), imageRetentionMs())).map(r -> {
               Outcome o = outcome(r);
               if (!o.accepted()) {
@@ -383,7 +420,7 @@ public final class JobQueue {
 
   /** An input or result image, or null when it is gone (expired). The scripts store them with their job. */
   public Future<Buffer> image(String ref) {
-    return redis.send(Command.GET, keys.image(ref)).map(r -> r == null ? null : r.toBuffer());
+    return images.get(ref);
   }
 
   /** Dead-lettered jobs, newest first (at most {@code limit}). */
