@@ -140,7 +140,7 @@ final class Conversation {
       if (img.caption() == null) {
         JsonObject pending = img.file().toJson().put("chat", in.chatId()).put("message", in.messageId());
         return store.setPendingPhoto(in.userId(), pending, cfg.pendingPhotoTtl())
-            .compose(v -> send(in.chatId(), Texts.get(lang, "ask_instruction", "minutes", cfg.pendingPhotoTtl().toMinutes())));
+            .compose(v -> send(in.chatId(), Texts.get(lang, "ask_instruction", "minutes", Math.max(1, (cfg.pendingPhotoTtl().toSeconds() + 59) / 60))));
       }
       return startEdit(in, lang, img.caption(), null, idem(in.chatId(), in.messageId()), "m:" + in.chatId() + ":" + in.messageId(),
           in.messageId(), img.file(), () -> download(img.file()), false);

@@ -315,7 +315,8 @@ class BotConversationTest extends BotEndToEnd {
     startAll("BOT_PENDING_PHOTO_TTL", "1s");
     JsonObject pia = telegram.user(1018, "Pia", "en");
     telegram.sendPhoto(pia, Images.png(300, 200), null);
-    telegram.awaitBotMessage(1018, "the question for an instruction", WAIT, m -> m.visible().contains("Now send me what to change"));
+    telegram.awaitBotMessage(1018, "the question for an instruction", WAIT, m -> m.visible().contains("Now send me what to change")
+        && m.visible().contains("keep the photo for 1 min"));
     Await.until("the waiting photo expired", Duration.ofSeconds(5),
         () -> await(bot.queue().redis().send(io.vertx.redis.client.Command.EXISTS, bot.keys().pending(1018))).toInteger() == 0);
     telegram.sendText(pia, "make it sepia");
