@@ -16,7 +16,7 @@ import io.qwenedit.queue.JobRejectedException;
 import io.qwenedit.queue.NewJob;
 import io.qwenedit.queue.QueueResults.Enqueued;
 import io.qwenedit.queue.QueueResults.Snapshot;
-import io.qwenedit.queue.WorkerRegistry;
+import io.qwenedit.queue.Registry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -50,12 +50,12 @@ final class Conversation {
   private final QueueConfig queueCfg;
   private final String botId;
   private final JobQueue queue;
-  private final WorkerRegistry workers;
+  private final Registry workers;
   private final BotStore store;
   private final Outbox outbox;
   private final TelegramClient telegram;
 
-  Conversation(Vertx vertx, BotConfig cfg, QueueConfig queueCfg, JobQueue queue, WorkerRegistry workers, BotStore store,
+  Conversation(Vertx vertx, BotConfig cfg, QueueConfig queueCfg, JobQueue queue, Registry workers, BotStore store,
                Outbox outbox, TelegramClient telegram) {
     this.vertx = vertx;
     this.cfg = cfg;

@@ -3,7 +3,7 @@ package io.qwenedit.bot;
 import io.qwenedit.config.Config;
 import io.qwenedit.queue.JobQueue;
 import io.qwenedit.queue.Keys;
-import io.qwenedit.queue.WorkerRegistry;
+import io.qwenedit.queue.Registry;
 import io.qwenedit.redis.RedisCommands;
 import io.qwenedit.redis.RedisSubscriber;
 import io.vertx.core.Future;
@@ -53,7 +53,7 @@ public final class JobStatusVerticle extends VerticleBase {
   private String botId;
   private RedisCommands redis;
   private Keys keys;
-  private WorkerRegistry workers;
+  private Registry workers;
   private BotStore store;
   private Outbox outbox;
   private RedisSubscriber events;
@@ -80,7 +80,7 @@ public final class JobStatusVerticle extends VerticleBase {
     redis = new RedisCommands(vertx, config.redis(), "bot-status");
     JobQueue queue = new JobQueue(redis, config.queue());
     keys = queue.keys();
-    workers = new WorkerRegistry(redis, keys);
+    workers = Registry.workers(redis, keys);
     store = new BotStore(redis, config);
     botId = config.bot().botId();
     outbox = new Outbox(vertx);

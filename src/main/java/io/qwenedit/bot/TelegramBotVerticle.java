@@ -6,7 +6,7 @@ import io.qwenedit.config.Config;
 import io.qwenedit.metrics.JobMetrics;
 import io.qwenedit.metrics.Meters;
 import io.qwenedit.queue.JobQueue;
-import io.qwenedit.queue.WorkerRegistry;
+import io.qwenedit.queue.Registry;
 import io.qwenedit.redis.RedisCommands;
 import io.qwenedit.redis.RedisUnavailableException;
 import io.vertx.core.Future;
@@ -61,7 +61,7 @@ public final class TelegramBotVerticle extends VerticleBase {
     meters = Meters.registry(vertx);
     redis = new RedisCommands(vertx, config.redis(), "bot");
     JobQueue queue = new JobQueue(redis, config.queue());
-    WorkerRegistry workers = new WorkerRegistry(redis, queue.keys());
+    Registry workers = Registry.workers(redis, queue.keys());
     store = new BotStore(redis, config);
     telegram = new TelegramClient(vertx, config.bot(), JobMetrics.of(vertx), 8, config.bot().httpTimeout().toMillis());
     conversation = new Conversation(vertx, config.bot(), config.queue(), queue, workers, store, new Outbox(vertx), telegram);

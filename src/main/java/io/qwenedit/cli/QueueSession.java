@@ -2,7 +2,7 @@ package io.qwenedit.cli;
 
 import io.qwenedit.config.Config;
 import io.qwenedit.queue.JobQueue;
-import io.qwenedit.queue.WorkerRegistry;
+import io.qwenedit.queue.Registry;
 import io.qwenedit.redis.RedisCommands;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -20,14 +20,14 @@ final class QueueSession implements AutoCloseable {
   final Config config;
   final RedisCommands redis;
   final JobQueue queue;
-  final WorkerRegistry workers;
+  final Registry workers;
 
   private QueueSession(Vertx vertx, Config config) {
     this.vertx = vertx;
     this.config = config;
     this.redis = new RedisCommands(vertx, config.redis(), "cli");
     this.queue = new JobQueue(redis, config.queue());
-    this.workers = new WorkerRegistry(redis, queue.keys());
+    this.workers = Registry.workers(redis, queue.keys());
   }
 
   static QueueSession open(CliContext ctx) {

@@ -12,7 +12,7 @@ import io.qwenedit.config.ConfigException;
 import io.qwenedit.metrics.JobMetrics;
 import io.qwenedit.queue.JobQueue;
 import io.qwenedit.queue.QueueResults.Snapshot;
-import io.qwenedit.queue.WorkerRegistry;
+import io.qwenedit.queue.Registry;
 import io.qwenedit.redis.RedisCommands;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -118,7 +118,7 @@ public final class Doctor {
           infos.forEach(r -> info.putAll(parseInfo(r.toString())));
           out.addAll(redisFindings(where, info));
           JobQueue queue = new JobQueue(redis, config.queue());
-          return queue.snapshot(new WorkerRegistry(redis, queue.keys())).map(s -> {
+          return queue.snapshot(Registry.workers(redis, queue.keys())).map(s -> {
             out.addAll(deployment(s));
             return out;
           });

@@ -8,7 +8,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.qwenedit.config.Config;
 import io.qwenedit.queue.JobQueue;
 import io.qwenedit.queue.QueueResults.Snapshot;
-import io.qwenedit.queue.WorkerRegistry;
+import io.qwenedit.queue.Registry;
 import io.qwenedit.redis.RedisCommands;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -41,7 +41,7 @@ public final class QueueMetricsVerticle extends VerticleBase {
   private final List<Meter> meters = new ArrayList<>();
   private RedisCommands redis;
   private JobQueue queue;
-  private WorkerRegistry workers;
+  private Registry workers;
   private Counter failures;
   private long lastRefreshAt;
   private io.vertx.core.eventbus.MessageConsumer<Object> scrapes;
@@ -58,7 +58,7 @@ public final class QueueMetricsVerticle extends VerticleBase {
   public Future<?> start() {
     redis = new RedisCommands(vertx, config.redis(), "metrics");
     queue = new JobQueue(redis, config.queue());
-    workers = new WorkerRegistry(redis, queue.keys());
+    workers = Registry.workers(redis, queue.keys());
     MeterRegistry registry = Meters.registry(vertx);
     gauge(registry, "qwenedit.queue.depth", "Jobs waiting in line plus those waiting out a retry back-off (deployment-wide)", "depth");
     gauge(registry, "qwenedit.queue.waiting", "Jobs waiting in line (deployment-wide)", "waiting");

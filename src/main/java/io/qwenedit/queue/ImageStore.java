@@ -10,7 +10,9 @@ import java.time.Duration;
  * step as the job record, and the scripts manage its time-to-live with the job's. Another store (a shared directory,
  * an object store) is not inline: the queue writes the image to it first, the job record keeps only the reference,
  * and the queue removes the image again when the job was not stored after all. Such a store expires what it holds
- * itself (e.g. a sweep by age): the scripts' time-to-live handling reaches Redis keys only.
+ * itself: the scripts' time-to-live handling reaches Redis keys only. Age alone cannot tell an orphan from the input
+ * of a job that waits long or was put back from the dead letters: a sweep should remove a file only when the job
+ * record that names it is gone (it expires with the retention).
  */
 public interface ImageStore {
   /** True when the queue's scripts store and expire the images in Redis themselves; then {@link #put} is not used. */

@@ -217,15 +217,23 @@ public final class JobQueue {
       return images.put(inputRef, req.image(), null)
           .compose(v -> runEnqueue(scriptKeys, args, id, info, req))
           .transform(ar -> ar.succeeded() && ar.result().id().equals(id) ? Future.succeededFuture(ar.result())
-              : withImageRemoved(inputRef, ar));
+              : withImageRemovedUnless(inputRef, ar, ar.succeeded() || ar.cause() instanceof JobRejectedException
+                  ? Future.succeededFuture(false)
+                  // no answer: the script may have run all the same, and then the job needs its image
+                  : redis.send(Command.EXISTS, keys.job(id)).map(r -> r.toInteger() == 1)));
     }
     // The image travels inside the script call: it is stored only if the job is, with no time-to-live to manage.
     return runEnqueue(scriptKeys, args, id, info, req);
   }
 
-  /** The outcome of a job that was not stored, once the image put in the store for it is gone again. */
-  private <T> Future<T> withImageRemoved(String ref, AsyncResult<T> outcome) {
-    return images.delete(ref).otherwiseEmpty()
+  /**
+   * The outcome of a job whose image may not be needed, once that image is gone again unless {@code used} says the
+   * record names it. When that cannot be told (Redis does not answer), the image stays: an orphan costs space until
+   * the store's sweep, a missing image costs the person's edit.
+   */
+  private <T> Future<T> withImageRemovedUnless(String ref, AsyncResult<T> outcome, Future<Boolean> used) {
+    return used.otherwise(true)
+        .compose(keep -> keep ? Future.succeededFuture() : images.delete(ref).otherwiseEmpty())
         .transform(v -> outcome.succeeded() ? Future.succeededFuture(outcome.result()) : Future.failedFuture(outcome.cause()));
   }
 
@@ -310,6 +318,9 @@ public final class JobQueue {
    * lease was taken over.
    */
   public Future<Outcome> complete(String id, long fence, Buffer result, JsonObject resultInfo) {
+    if (result == null || result.length() == 0) {
+      return Future.failedFuture(new IllegalArgumentException("job " + id + ": an empty result cannot complete a job"));
+    }
     ImageInfo info = ImageInfo.sniff(result.slice(0, Math.min(result.length(), 65536)));
     String ref = id + "-out-" + fence + "." + (info == null ? "bin" : info.extension());
     JsonObject meta = resultInfo == null ? new JsonObject() : resultInfo.copy();
@@ -320,7 +331,10 @@ public final class JobQueue {
       return images.put(ref, result, java.time.Duration.ofMillis(imageRetentionMs()))
           .compose(v -> runComplete(id, fence, ref, Buffer.buffer(), meta))
           .transform(ar -> ar.succeeded() && ar.result().accepted() ? Future.succeededFuture(ar.result())
-              : withImageRemoved(ref, ar));
+              // refused, or no answer: the image stays if the record names it (an earlier call of this completion
+              // succeeded, or this one ran although its answer was lost)
+              : withImageRemovedUnless(ref, ar, redis.send(Command.HGET, keys.job(id), "result")
+                  .map(r -> r != null && ref.equals(r.toString()))));
     }
     return runComplete(id, fence, ref, result, meta);
   }
@@ -488,7 +502,7 @@ public final class JobQueue {
   }
 
   /** Everything {@code status} shows, in two round trips. */
-  public Future<Snapshot> snapshot(WorkerRegistry workers) {
+  public Future<Snapshot> snapshot(Registry workers) {
     List<Request> reqs = List.of(
         Request.cmd(Command.ZCARD).arg(keys.waiting()),
         Request.cmd(Command.ZCARD).arg(keys.delayed()),

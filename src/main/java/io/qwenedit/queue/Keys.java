@@ -87,4 +87,13 @@ public final class Keys {
   public String worker(String id) {
     return prefix + "worker:" + id;
   }
+
+  /** Index of live bot and API instances (sorted set, score = last announce). */
+  public String services() {
+    return prefix + "services";
+  }
+
+  public String service(String id) {
+    return prefix + "service:" + id;
+  }
 }

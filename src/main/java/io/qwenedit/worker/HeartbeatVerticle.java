@@ -9,7 +9,7 @@ import io.qwenedit.config.Config;
 import io.qwenedit.gpu.GpuArbiterVerticle.Gpu;
 import io.qwenedit.health.Health;
 import io.qwenedit.queue.Keys;
-import io.qwenedit.queue.WorkerRegistry;
+import io.qwenedit.queue.Registry;
 import io.qwenedit.redis.RedisCommands;
 import io.qwenedit.supervision.SupervisedVerticle;
 import io.vertx.core.Future;
@@ -44,7 +44,7 @@ public final class HeartbeatVerticle extends SupervisedVerticle {
   private final Map<String, ComfyClient> probes = new LinkedHashMap<>();
   private final Map<String, String> lastState = new LinkedHashMap<>();
   private RedisCommands redis;
-  private WorkerRegistry registry;
+  private Registry registry;
   private long timer = -1;
   private volatile long lastRedisOkAt;
   private volatile String redisProblem = "not probed yet";
@@ -76,7 +76,7 @@ public final class HeartbeatVerticle extends SupervisedVerticle {
   @Override
   protected Future<?> startService() {
     redis = new RedisCommands(vertx, config.redis(), "heartbeat");
-    registry = new WorkerRegistry(redis, new Keys(config.redis().prefix()));
+    registry = Registry.workers(redis, new Keys(config.redis().prefix()));
     for (Gpu g : gpus) {
       ComfyClientOptions opts = ComfyClientOptions.from(config.comfy(), workflows)
           .withClientId("qwenedit-" + config.worker().workerId() + "-" + g.name() + "-probe");

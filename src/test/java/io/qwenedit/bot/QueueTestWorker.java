@@ -6,7 +6,7 @@ import io.qwenedit.queue.JobQueue;
 import io.qwenedit.queue.JobWaiter;
 import io.qwenedit.queue.QueueResults.Claimed;
 import io.qwenedit.queue.QueueResults.Lease;
-import io.qwenedit.queue.WorkerRegistry;
+import io.qwenedit.queue.Registry;
 import io.qwenedit.redis.RedisCommands;
 import io.qwenedit.testing.Images;
 import io.vertx.core.Future;
@@ -36,7 +36,7 @@ final class QueueTestWorker implements EditBackend {
   private RedisCommands redis;
   private JobQueue queue;
   private JobWaiter waiter;
-  private WorkerRegistry registry;
+  private Registry registry;
   private volatile boolean closed;
   private volatile boolean hold;
   private volatile boolean paused;
@@ -63,7 +63,7 @@ final class QueueTestWorker implements EditBackend {
     vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1));
     redis = new RedisCommands(vertx, config.redis(), "test-worker");
     queue = new JobQueue(redis, config.queue());
-    registry = new WorkerRegistry(redis, queue.keys());
+    registry = Registry.workers(redis, queue.keys());
     waiter = new JobWaiter(vertx, queue, config.redis(), config.queue(), "test-worker");
     announce();
     vertx.setPeriodic(500, t -> announce());

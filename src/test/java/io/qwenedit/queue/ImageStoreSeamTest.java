@@ -140,6 +140,19 @@ class ImageStoreSeamTest {
   }
 
   @Test
+  void aCompletionSentAgainKeepsTheResultTheFirstOneStored(Vertx vertx) throws IOException {
+    JobQueue q = queue(vertx);
+    Enqueued e = await(q.enqueue(NewJob.of("x", Images.png(16, 16))));
+    Claimed c = await(q.claim("w1", 1)).jobs().get(0);
+    Buffer result = Images.png(8, 8);
+    assertTrue(await(q.complete(c.id(), c.fence(), result, new JsonObject())).accepted());
+    // a worker that did not get the first answer (a Redis timeout) sends the same completion again
+    assertFalse(await(q.complete(c.id(), c.fence(), result, new JsonObject())).accepted());
+    Job done = await(q.get(e.id()));
+    assertEquals(result, await(q.image(done.resultRef())), "the refused repeat did not take the stored result away");
+  }
+
+  @Test
   void aRefusedCompletionLeavesNoResultBehind(Vertx vertx) throws IOException {
     JobQueue q = queue(vertx);
     Enqueued e = await(q.enqueue(NewJob.of("x", Images.png(16, 16))));

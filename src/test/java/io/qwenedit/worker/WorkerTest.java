@@ -17,7 +17,7 @@ import io.qwenedit.metrics.Meters;
 import io.qwenedit.queue.Job;
 import io.qwenedit.queue.JobQueue;
 import io.qwenedit.queue.JobState;
-import io.qwenedit.queue.WorkerRegistry;
+import io.qwenedit.queue.Registry;
 import io.qwenedit.testing.Await;
 import io.qwenedit.testing.Images;
 import io.qwenedit.testing.RedisServerExtension;
@@ -130,7 +130,7 @@ class WorkerTest {
   }
 
   private static JsonObject workerEntry(JobQueue q, Config cfg) throws InterruptedException {
-    WorkerRegistry reg = new WorkerRegistry(q.redis(), q.keys());
+    Registry reg = Registry.workers(q.redis(), q.keys());
     long deadline = System.currentTimeMillis() + 10_000;
     while (System.currentTimeMillis() < deadline) {
       JsonArray all = await(reg.list());
@@ -173,7 +173,7 @@ class WorkerTest {
   }
 
   private static JsonArray entryGpus(JobQueue q, Config cfg) {
-    JsonArray all = await(new WorkerRegistry(q.redis(), q.keys()).list());
+    JsonArray all = await(Registry.workers(q.redis(), q.keys()).list());
     for (int i = 0; i < all.size(); i++) {
       if (cfg.worker().workerId().equals(all.getJsonObject(i).getString("id"))) {
         return all.getJsonObject(i).getJsonArray("gpus");
