@@ -6,6 +6,7 @@ import io.qwenedit.config.ConfigException;
 import io.qwenedit.health.Health;
 import io.qwenedit.health.HealthEndpoints;
 import io.qwenedit.health.RedisHealth;
+import io.qwenedit.health.ServiceHeartbeatVerticle;
 import io.qwenedit.metrics.Meters;
 import io.qwenedit.queue.JobEvents;
 import io.qwenedit.queue.JobQueue;
@@ -14,6 +15,7 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.JsonObject;
 import io.vertx.ext.healthchecks.HealthChecks;
 import io.vertx.ext.web.Router;
 import org.slf4j.Logger;
@@ -86,7 +88,11 @@ public final class HttpApiVerticle extends VerticleBase {
         .onSuccess(s -> LOG.info("HTTP API on http://{}:{} ({}; also /health/live, /health/ready, /metrics)", api.host(),
             s.actualPort(), api.open() ? "no API keys: loopback only" : api.keys().size() + " API key(s)"))
         .recover(err -> Future.failedFuture(new ConfigException("Cannot serve the API on " + api.host() + ":" + api.port()
-            + " (HTTP_HOST:HTTP_PORT): " + err.getMessage() + ". Choose a free port with HTTP_PORT.")));
+            + " (HTTP_HOST:HTTP_PORT): " + err.getMessage() + ". Choose a free port with HTTP_PORT.")))
+        // listed by `status` while it runs (a child deployment: it goes when this verticle is undeployed)
+        .compose(s -> vertx.deployVerticle(new ServiceHeartbeatVerticle(config, "api",
+            "api-" + java.util.HexFormat.of().formatHex(java.nio.ByteBuffer.allocate(4).putInt(new java.security.SecureRandom().nextInt()).array()),
+            () -> new JsonObject().put("port", s.actualPort()).put("open", api.open()))));
   }
 
   public int port() {

@@ -35,7 +35,7 @@ public final class BotLeaderVerticle extends VerticleBase {
   private BotStore store;
   private final List<String> deployed = new ArrayList<>();
   private long timer = -1;
-  private boolean leader;
+  private volatile boolean leader; // read by the service heartbeat on its own event loop
   private boolean busy;
   private boolean stopped;
   private boolean commandsSet;

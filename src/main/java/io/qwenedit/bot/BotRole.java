@@ -2,10 +2,12 @@ package io.qwenedit.bot;
 
 import io.qwenedit.config.Config;
 import io.qwenedit.config.ConfigException;
+import io.qwenedit.health.ServiceHeartbeatVerticle;
 import io.vertx.core.Deployable;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -60,7 +62,11 @@ public final class BotRole extends VerticleBase {
     if (config.bot().webhook()) {
       always.add(new TelegramWebhookVerticle(config));
     }
-    always.add(new BotLeaderVerticle(config, instanceId, this::leaderParts));
+    BotLeaderVerticle leader = new BotLeaderVerticle(config, instanceId, this::leaderParts);
+    always.add(leader);
+    // listed by `status`: every bot instance, and which one is active
+    always.add(new ServiceHeartbeatVerticle(config, "bot", instanceId,
+        () -> new JsonObject().put("mode", config.bot().mode()).put("active", leader.leader())));
     Future<Void> chain = Future.succeededFuture();
     for (Deployable d : always) {
       chain = chain.compose(v -> vertx.deployVerticle(d).mapEmpty());

@@ -21,6 +21,7 @@ final class QueueSession implements AutoCloseable {
   final RedisCommands redis;
   final JobQueue queue;
   final Registry workers;
+  final Registry services;
 
   private QueueSession(Vertx vertx, Config config) {
     this.vertx = vertx;
@@ -28,6 +29,7 @@ final class QueueSession implements AutoCloseable {
     this.redis = new RedisCommands(vertx, config.redis(), "cli");
     this.queue = new JobQueue(redis, config.queue());
     this.workers = Registry.workers(redis, queue.keys());
+    this.services = Registry.services(redis, queue.keys());
   }
 
   static QueueSession open(CliContext ctx) {

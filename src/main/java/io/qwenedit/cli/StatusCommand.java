@@ -26,7 +26,7 @@ final class StatusCommand implements Command {
 
   @Override
   public String summary() {
-    return "queue, running jobs, dead letters, workers, GPUs and verticle health across the deployment (--watch)";
+    return "queue, running jobs, dead letters, workers, GPUs, bot and API instances across the deployment (--watch)";
   }
 
   @Override
@@ -41,8 +41,9 @@ final class StatusCommand implements Command {
 
         Options:
           --json              machine-readable; stable fields (docs/operations.md): queue_depth,
-                              waiting, retrying, running (list), dead, workers (list), counters,
-                              redis, at. With --watch: one JSON object per line.
+                              waiting, retrying, running (list), dead, workers (list), services
+                              (list: bot and API instances), counters, redis, at. With --watch:
+                              one JSON object per line.
           --watch             refresh in place until Ctrl+C
           --interval SECONDS  with --watch: time between refreshes (default 2)
           --count N           with --watch: stop after N refreshes
@@ -72,14 +73,14 @@ final class StatusCommand implements Command {
     try (QueueSession s = QueueSession.open(ctx)) {
       String redis = s.config.redis().displayAddress();
       if (!watch) {
-        Snapshot snap = s.await(s.queue.snapshot(s.workers));
+        Snapshot snap = s.await(s.queue.snapshot(s.workers, s.services));
         ctx.out().println(json ? toJson(snap, redis).encodePrettily() : render(snap, redis));
         return ExitCodes.OK;
       }
       for (int n = 1; count == 0 || n <= count; n++) {
         String frame;
         try {
-          Snapshot snap = s.await(s.queue.snapshot(s.workers));
+          Snapshot snap = s.await(s.queue.snapshot(s.workers, s.services));
           frame = json ? toJson(snap, redis).encode() : render(snap, redis);
         } catch (RuntimeException e) {
           // keep watching: Redis coming back is exactly what an operator waits for here
@@ -118,6 +119,7 @@ final class StatusCommand implements Command {
         .put("running", running)
         .put("dead", s.dead())
         .put("workers", s.workers())
+        .put("services", s.services())
         .put("counters", s.counters())
         .put("redis", redisAddress)
         .put("at", s.at());
@@ -145,6 +147,7 @@ final class StatusCommand implements Command {
     for (int i = 0; i < workers.size(); i++) {
       renderWorker(sb, workers.getJsonObject(i), s.at());
     }
+    renderServices(sb, s.services(), s.at());
     if (!s.counters().isEmpty()) {
       sb.append("Totals     ");
       boolean first = true;
@@ -158,7 +161,8 @@ final class StatusCommand implements Command {
     return sb.toString();
   }
 
-  private static void renderWorker(StringBuilder sb, JsonObject w, long now) {
+  /** "  id (on host, pid N, version V, up T)" of a registry entry, without the line end. */
+  private static void identity(StringBuilder sb, JsonObject w, long now) {
     sb.append("  ").append(w.getString("id"));
     List<String> about = new ArrayList<>();
     if (w.getString("host") != null) {
@@ -176,6 +180,41 @@ final class StatusCommand implements Command {
     if (!about.isEmpty()) {
       sb.append(" (").append(String.join(", ", about)).append(')');
     }
+  }
+
+  /** The bot and API instances: which are up, where, and which bot instance is the active one. */
+  private static void renderServices(StringBuilder sb, JsonArray services, long now) {
+    for (String role : List.of("bot", "api")) {
+      List<JsonObject> mine = new ArrayList<>();
+      for (int i = 0; i < services.size(); i++) {
+        JsonObject e = services.getJsonObject(i);
+        if (role.equals(e.getString("role"))) {
+          mine.add(e);
+        }
+      }
+      String label = "bot".equals(role) ? "Bot" : "API";
+      if (mine.isEmpty()) {
+        sb.append(String.format(Locale.ROOT, "%-10s none running%n", label));
+        continue;
+      }
+      sb.append(String.format(Locale.ROOT, "%-10s %d running%n", label, mine.size()));
+      for (JsonObject e : mine) {
+        identity(sb, e, now);
+        if ("bot".equals(role)) {
+          sb.append(Boolean.TRUE.equals(e.getValue("active")) ? " - active" : " - standby (takes over if the active one stops)");
+          if (e.getString("mode") != null) {
+            sb.append(", ").append(e.getString("mode"));
+          }
+        } else if (e.getValue("port") != null) {
+          sb.append(" - port ").append(e.getValue("port"));
+        }
+        sb.append('\n');
+      }
+    }
+  }
+
+  private static void renderWorker(StringBuilder sb, JsonObject w, long now) {
+    identity(sb, w, now);
     if (Boolean.FALSE.equals(w.getValue("redis_ok"))) {
       sb.append(" - its Redis probe is failing");
     }

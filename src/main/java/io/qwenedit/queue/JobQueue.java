@@ -501,8 +501,13 @@ public final class JobQueue {
         });
   }
 
-  /** Everything {@code status} shows, in two round trips. */
+  /** Everything {@code status} shows but the bot and API instances. */
   public Future<Snapshot> snapshot(Registry workers) {
+    return snapshot(workers, null);
+  }
+
+  /** Everything {@code status} shows, in two round trips. */
+  public Future<Snapshot> snapshot(Registry workers, Registry services) {
     List<Request> reqs = List.of(
         Request.cmd(Command.ZCARD).arg(keys.waiting()),
         Request.cmd(Command.ZCARD).arg(keys.delayed()),
@@ -518,8 +523,9 @@ public final class JobQueue {
       long now = rs.get(6).get(0).toLong() * 1000 + rs.get(6).get(1).toLong() / 1000;
       Future<List<Running>> running = runningDetails(active);
       Future<JsonArray> ws = workers == null ? Future.succeededFuture(new JsonArray()) : workers.list();
-      return Future.all(running, ws).map(cf -> new Snapshot(rs.get(0).toLong(), rs.get(1).toLong(), running.result(),
-          rs.get(3).toLong(), counters, ws.result(), now));
+      Future<JsonArray> ss = services == null ? Future.succeededFuture(new JsonArray()) : services.list();
+      return Future.all(running, ws, ss).map(cf -> new Snapshot(rs.get(0).toLong(), rs.get(1).toLong(), running.result(),
+          rs.get(3).toLong(), counters, ws.result(), ss.result(), now));
     });
   }
 

@@ -43,6 +43,7 @@ public final class QueueResults {
   }
 
   /** A deployment-wide snapshot for {@code status} and metrics. */
+  /** @param services live bot and API instances ({@link Registry#services}) */
   public record Snapshot(long queued, long delayed, List<Running> running, long dead, JsonObject counters,
-                         JsonArray workers, long at) {}
+                         JsonArray workers, JsonArray services, long at) {}
 }

@@ -8,6 +8,7 @@ import io.qwenedit.comfy.workflow.WorkflowCatalog;
 import io.qwenedit.config.Config;
 import io.qwenedit.gpu.GpuArbiterVerticle.Gpu;
 import io.qwenedit.health.Health;
+import io.qwenedit.health.ServiceHeartbeatVerticle;
 import io.qwenedit.queue.Keys;
 import io.qwenedit.queue.Registry;
 import io.qwenedit.redis.RedisCommands;
@@ -89,7 +90,7 @@ public final class HeartbeatVerticle extends SupervisedVerticle {
           ? Status.OK(d) : Status.KO(d.put("problem", redisProblem)));
     });
     // a host-name lookup may wait on DNS: once, on a worker thread, never on the event loop at every beat
-    return vertx.executeBlocking(HeartbeatVerticle::lookUpHost).onSuccess(h -> {
+    return vertx.executeBlocking(ServiceHeartbeatVerticle::hostName).onSuccess(h -> {
       host = h;
       timer = vertx.setPeriodic(interval(), t -> beat());
       beat();
@@ -167,13 +168,5 @@ public final class HeartbeatVerticle extends SupervisedVerticle {
           .put("at", System.currentTimeMillis());
       return registry.announce(config.worker().workerId(), entry, Duration.ofMillis(3 * interval() + 1_000));
     }).otherwiseEmpty();
-  }
-
-  private static String lookUpHost() {
-    try {
-      return java.net.InetAddress.getLocalHost().getHostName();
-    } catch (Exception e) {
-      return "unknown";
-    }
   }
 }

@@ -30,6 +30,8 @@ final class ApiHarness implements AutoCloseable {
   final RedisCommands redis;
   final JobQueue queue;
   final int port;
+  /** The API role's deployment id once started (undeploy it to stop the role). */
+  String deployment;
   final int healthPort;
 
   private ApiHarness(String redisUrl, String... overrides) {
@@ -56,7 +58,7 @@ final class ApiHarness implements AutoCloseable {
   static ApiHarness start(String redisUrl, String... overrides) {
     ApiHarness h = new ApiHarness(redisUrl, overrides);
     try {
-      await(ApiRole.deploy(h.vertx, h.config), Duration.ofSeconds(20));
+      h.deployment = await(ApiRole.deploy(h.vertx, h.config), Duration.ofSeconds(20));
     } catch (RuntimeException | Error e) {
       h.close();
       throw e;

@@ -7,11 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.qwenedit.queue.JobQueue;
 import io.qwenedit.queue.NewJob;
 import io.qwenedit.queue.QueueResults.Claimed;
+import io.qwenedit.queue.Registry;
 import io.qwenedit.telegram.TelegramStub;
 import io.qwenedit.testing.Await;
 import io.qwenedit.testing.Images;
 import io.qwenedit.testing.RedisServerExtension;
 import io.qwenedit.testing.TcpProxy;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
@@ -142,11 +144,20 @@ class BotDeliveryTest extends BotEndToEnd {
     other = BotHarness.start(bot.config, "bot-b");
     sleep(1_500);
     assertTrue(leader().startsWith("bot-a"), "the second waits: " + leader());
+    // `status` lists both instances and which one is active (entries refresh every 10 s)
+    Registry services = Registry.services(bot.queue().redis(), bot.queue().keys());
+    Await.until("both instances listed, the first one active", Duration.ofSeconds(15), () -> {
+      JsonArray l = await(services.list());
+      return l.size() == 2 && l.stream().map(JsonObject.class::cast).allMatch(e -> "bot".equals(e.getString("role"))
+          && e.getString("id").startsWith("bot-a") == Boolean.TRUE.equals(e.getValue("active")));
+    });
     JsonObject cy = telegram.user(4003, "Cy", "en");
     telegram.sendPhoto(cy, Images.jpeg(300, 200), "one");
     Await.until("served by the first", WAIT, () -> photos(4003) == 1);
 
     bot.down();
+    assertTrue(await(services.list()).stream().map(JsonObject.class::cast).noneMatch(e -> e.getString("id").startsWith("bot-a")),
+        "the stopped instance left the list at once");
     Await.until("the second took over", WAIT, () -> leader() != null && leader().startsWith("bot-b"));
     telegram.sendPhoto(cy, Images.jpeg(300, 200), "two");
     Await.until("served by the second", WAIT, () -> photos(4003) == 2);

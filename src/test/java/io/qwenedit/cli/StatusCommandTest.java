@@ -42,7 +42,12 @@ class StatusCommandTest {
             .add(new JsonObject().put("name", "poller").put("status", "ko").put("redeploys", 5).put("problem", "no progress for 9000 ms (due within 7000 ms)"))
             .add(new JsonObject().put("name", "reaper").put("status", "starting").put("redeploys", 0)));
     Snapshot s = new Snapshot(3, 1, List.of(new Running("3kq9z0d1v7x2a", "gpu-host-1", "gpu0", now - 12_000, now + 40_000,
-        new JsonObject().put("value", 8).put("max", 20))), 2, new JsonObject().put("enqueued", 10), new JsonArray().add(worker), now);
+        new JsonObject().put("value", 8).put("max", 20))), 2, new JsonObject().put("enqueued", 10), new JsonArray().add(worker),
+        new JsonArray()
+            .add(new JsonObject().put("id", "tg-main-0a1b2c").put("role", "bot").put("host", "bot-host").put("pid", 7)
+                .put("started_at", now - 120_000).put("mode", "polling").put("active", true))
+            .add(new JsonObject().put("id", "tg-spare-3d4e5f").put("role", "bot").put("host", "bot-host-2").put("pid", 8)
+                .put("started_at", now - 60_000).put("mode", "polling").put("active", false)), now);
     String text = StatusCommand.render(s, "redis-host:6379/0");
     assertTrue(text.contains("3 waiting (+1 retrying soon), 1 running, 2 dead letters"), text);
     assertTrue(text.contains("running  3kq9z0d1v7x2a on gpu-host-1 (gpu0), 12 s, step 8/20"), text);
@@ -53,7 +58,12 @@ class StatusCommandTest {
     assertTrue(text.contains("gpu1   locked-elsewhere") && text.contains("held by another worker (two workers point at this ComfyUI)"), text);
     assertTrue(text.contains("verticles ok: arbiter; starting: reaper"), text);
     assertTrue(text.contains("verticle  NOT OK poller (redeployed 5x): no progress for 9000 ms"), text);
+    assertTrue(text.contains("Bot        2 running"), text);
+    assertTrue(text.contains("tg-main-0a1b2c (on bot-host, pid 7, up 2 min 0 s) - active, polling"), text);
+    assertTrue(text.contains("tg-spare-3d4e5f (on bot-host-2, pid 8, up 1 min 0 s) - standby"), text);
+    assertTrue(text.contains("API        none running"), text);
     assertEquals("redis-host:6379/0", StatusCommand.toJson(s, "redis-host:6379/0").getString("redis"));
+    assertEquals(2, StatusCommand.toJson(s, "redis-host:6379/0").getJsonArray("services").size());
   }
 
   @Test
