@@ -45,10 +45,13 @@ for i = 1, #popped, 2 do
   -- any other state: a stale entry (cancelled or finished meanwhile); dropping it is right
 end
 
+-- more jobs in line: the marker says so to other consumers, and the reply to this one (it claims again at once)
+local more = 0
 if #popped == 2 * max and redis.call('ZCARD', k.wait) > 0 then
   redis.call('ZADD', k.marker, 0, '0')
+  more = 1
 end
 local next_due = -1
 local nd = redis.call('ZRANGE', k.delayed, 0, 0, 'WITHSCORES')
 if #nd > 0 then next_due = math.max(0, tonumber(nd[2]) - now) end
-return {out, next_due}
+return {out, next_due, more}

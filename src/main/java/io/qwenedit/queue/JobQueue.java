@@ -272,7 +272,7 @@ public final class JobQueue {
    */
   public Future<Claim> claim(String holder, int max) {
     if (max <= 0) {
-      return Future.succeededFuture(new Claim(List.of(), -1));
+      return Future.succeededFuture(new Claim(List.of(), -1, false));
     }
     return redis.eval(CLAIM, contextKeysWithMarker, contextArgs(holder, cfg.lease().toMillis(), max)).compose(r -> {
       List<Claimed> jobs = new ArrayList<>();
@@ -290,7 +290,8 @@ public final class JobQueue {
         }
       }
       long nextDue = r.get(1).toLong();
-      return Future.join(poison).transform(ignored -> Future.succeededFuture(new Claim(jobs, nextDue)));
+      boolean more = r.size() > 2 && r.get(2).toInteger() == 1;
+      return Future.join(poison).transform(ignored -> Future.succeededFuture(new Claim(jobs, nextDue, more)));
     });
   }
 

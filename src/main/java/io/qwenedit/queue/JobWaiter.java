@@ -20,9 +20,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Waits for jobs without polling: one {@code BZPOPMIN} on the queue's wake-up marker, on a dedicated connection,
  * guarded by a client-side timer (block time + grace) that replaces a silent connection. A claim (Lua, atomic with
- * the lease) runs only at start, after a wake-up, after any connection trouble, or when a retry falls due; an idle
- * queue costs one blocking call per block time. Connection failures are retried forever with capped, jittered
- * back-off.
+ * the lease) runs only at start, after a wake-up, after a claim that left more jobs waiting, after any connection
+ * trouble, or when a retry falls due; an idle queue costs one blocking call per block time. Connection failures are
+ * retried forever with capped, jittered back-off.
  */
 public final class JobWaiter {
   private static final Logger LOG = LoggerFactory.getLogger(JobWaiter.class);
@@ -77,7 +77,8 @@ public final class JobWaiter {
           return;
         }
         recovered();
-        needClaim = false;
+        // more waiting: the next call claims at once instead of a blocking wait that would return at once
+        needClaim = ar.result().more();
         dueAt = ar.result().nextDueMs() < 0 ? -1 : System.currentTimeMillis() + ar.result().nextDueMs();
         if (!ar.result().jobs().isEmpty()) {
           result.tryComplete(ar.result().jobs());

@@ -22,8 +22,11 @@ public final class QueueResults {
     }
   }
 
-  /** @param nextDueMs milliseconds until the next retry-delayed job is due, or -1 when none */
-  public record Claim(List<Claimed> jobs, long nextDueMs) {}
+  /**
+   * @param nextDueMs milliseconds until the next retry-delayed job is due, or -1 when none
+   * @param more      the claim took as many jobs as asked and more are waiting: claim again without waiting
+   */
+  public record Claim(List<Claimed> jobs, long nextDueMs, boolean more) {}
 
   /** @param held false when the caller's lease was taken over (or the job ended): it must stop working on it */
   public record Lease(boolean held, boolean cancelRequested, String state) {}

@@ -75,6 +75,21 @@ class JobQueueTest {
   }
 
   @Test
+  void aClaimSaysWhetherMoreJobsAreWaiting(Vertx vertx) {
+    JobQueue q = queue(vertx);
+    for (int i = 0; i < 3; i++) {
+      await(q.enqueue(edit("job " + i)));
+    }
+    Claim first = await(q.claim("w1", 2));
+    assertEquals(2, first.jobs().size());
+    assertTrue(first.more(), "a third job is waiting: the consumer claims again without a blocking wait");
+    Claim second = await(q.claim("w1", 2));
+    assertEquals(1, second.jobs().size());
+    assertFalse(second.more(), "the line is empty now");
+    assertFalse(await(q.claim("w1", 2)).more());
+  }
+
+  @Test
   void jobsAreClaimedInTheOrderTheyWereQueued(Vertx vertx) {
     JobQueue q = queue(vertx);
     List<String> ids = new ArrayList<>();
