@@ -2,10 +2,12 @@ package io.qwenedit.bot;
 
 import io.qwenedit.config.Config;
 import io.qwenedit.health.Health;
+import io.qwenedit.health.ServiceHeartbeatVerticle;
 import io.qwenedit.redis.RedisCommands;
 import io.vertx.core.Deployable;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.healthchecks.Status;
@@ -101,7 +103,7 @@ public final class BotLeaderVerticle extends VerticleBase {
         becomeLeader().onComplete(x -> busy = false);
       } else if (!lease.held() && leader) {
         LOG.warn("bot instance {} lost the lease (another instance took it); stepping down", instanceId);
-        leader = false;
+        setLeader(false);
         undeployParts().onComplete(x -> busy = false);
       } else {
         if (!lease.held()) {
@@ -115,9 +117,17 @@ public final class BotLeaderVerticle extends VerticleBase {
     });
   }
 
+  /** Changes the active flag; `status` learns of it at once (the service heartbeat announces again). */
+  private void setLeader(boolean active) {
+    if (leader != active) {
+      leader = active;
+      vertx.eventBus().send(ServiceHeartbeatVerticle.ANNOUNCE, null, new DeliveryOptions().setLocalOnly(true));
+    }
+  }
+
   private Future<Void> becomeLeader() {
     LOG.info("bot instance {} is now the active one (polls, edits status messages, delivers results)", instanceId);
-    leader = true;
+    setLeader(true);
     lastSeenHolder = instanceId;
     Future<Void> chain = Future.succeededFuture();
     for (Deployable part : leaderParts.get()) {
@@ -128,7 +138,7 @@ public final class BotLeaderVerticle extends VerticleBase {
     }
     return chain.onSuccess(v -> setCommands()).recover(err -> {
       LOG.error("bot instance {}: the active parts did not start ({}); giving the lease back", instanceId, err.getMessage(), err);
-      leader = false;
+      setLeader(false);
       return undeployParts().compose(v -> store.releaseLease(instanceId)).<Void>mapEmpty().otherwiseEmpty();
     });
   }

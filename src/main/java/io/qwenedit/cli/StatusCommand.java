@@ -194,10 +194,15 @@ final class StatusCommand implements Command {
       }
       String label = "bot".equals(role) ? "Bot" : "API";
       if (mine.isEmpty()) {
-        sb.append(String.format(Locale.ROOT, "%-10s none running%n", label));
+        sb.append(String.format(Locale.ROOT, "%-10s none running (if this deployment has %s, it is down)%n", label,
+            "bot".equals(role) ? "a Telegram bot" : "the HTTP API"));
         continue;
       }
-      sb.append(String.format(Locale.ROOT, "%-10s %d running%n", label, mine.size()));
+      long active = mine.stream().filter(e -> Boolean.TRUE.equals(e.getValue("active"))).count();
+      String note = !"bot".equals(role) || active == 1 ? ""
+          : active == 0 ? " - none active: nobody answers Telegram until one takes over (within the lease time)"
+          : " - " + active + " show as active: one of them stopped without saying so (its entry expires within 35 s)";
+      sb.append(String.format(Locale.ROOT, "%-10s %d running%s%n", label, mine.size(), note));
       for (JsonObject e : mine) {
         identity(sb, e, now);
         if ("bot".equals(role)) {

@@ -7,6 +7,7 @@ import io.qwenedit.queue.Registry;
 import io.qwenedit.redis.RedisCommands;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.function.Supplier;
@@ -22,6 +23,8 @@ import org.slf4j.LoggerFactory;
 public final class ServiceHeartbeatVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(ServiceHeartbeatVerticle.class);
   public static final Duration INTERVAL = Duration.ofSeconds(10);
+  /** Local event-bus address: a message (any body) makes every service heartbeat of this process announce now. */
+  public static final String ANNOUNCE = "qwenedit.service.announce";
   public static final Duration TTL = Duration.ofSeconds(35);
 
   private final Config config;
@@ -33,7 +36,10 @@ public final class ServiceHeartbeatVerticle extends VerticleBase {
   private Registry registry;
   private String host;
   private long timer = -1;
+  private long settleTimer = -1;
   private boolean failing;
+  private boolean stopped;
+  private MessageConsumer<Object> announceNow;
 
   /** {@code details}: what this role adds to its entry (read at every announce, on this verticle's event loop). */
   public ServiceHeartbeatVerticle(Config config, String role, String id, Supplier<JsonObject> details) {
@@ -51,19 +57,26 @@ public final class ServiceHeartbeatVerticle extends VerticleBase {
     return vertx.executeBlocking(ServiceHeartbeatVerticle::hostName).onSuccess(h -> {
       host = h;
       timer = vertx.setPeriodic(INTERVAL.toMillis(), t -> announce());
+      announceNow = vertx.eventBus().localConsumer(ANNOUNCE, m -> announce());
       announce();
       // once more when the role has settled (a bot instance knows by then whether it is the active one)
-      vertx.setTimer(1_000, t -> announce());
+      settleTimer = vertx.setTimer(1_000, t -> announce());
     });
   }
 
   @Override
   public Future<?> stop() {
+    stopped = true;
     vertx.cancelTimer(timer);
-    return registry.remove(id).otherwiseEmpty().eventually(() -> redis.close());
+    vertx.cancelTimer(settleTimer);
+    Future<Void> unregistered = announceNow == null ? Future.succeededFuture() : announceNow.unregister();
+    return unregistered.eventually(() -> registry.remove(id).otherwiseEmpty()).eventually(() -> redis.close());
   }
 
   private void announce() {
+    if (stopped) {
+      return;
+    }
     // every entry has every field of docs/operations.md (`status --json`), null where the role has none
     JsonObject entry = new JsonObject().put("role", role).put("host", host).put("pid", ProcessHandle.current().pid())
         .put("version", Main.VERSION).put("started_at", startedAt).put("at", System.currentTimeMillis())
@@ -74,7 +87,7 @@ public final class ServiceHeartbeatVerticle extends VerticleBase {
         entry.mergeIn(more);
       }
     } catch (RuntimeException e) {
-      entry.put("details_error", String.valueOf(e.getMessage()));
+      LOG.warn("{} {}: its status details could not be read ({}); announced without them", role, id, e.toString());
     }
     registry.announce(id, entry, TTL).onComplete(ar -> {
       if (ar.failed() && !failing) {

@@ -507,7 +507,7 @@ public final class JobQueue {
     return snapshot(workers, null);
   }
 
-  /** Everything {@code status} shows, in two round trips. */
+  /** Everything {@code status} shows, in three round trips (counts, then running jobs and registries side by side). */
   public Future<Snapshot> snapshot(Registry workers, Registry services) {
     List<Request> reqs = List.of(
         Request.cmd(Command.ZCARD).arg(keys.waiting()),

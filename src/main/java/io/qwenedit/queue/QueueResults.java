@@ -45,8 +45,11 @@ public final class QueueResults {
     }
   }
 
-  /** A deployment-wide snapshot for {@code status} and metrics. */
-  /** @param services live bot and API instances ({@link Registry#services}) */
+  /**
+   * A deployment-wide snapshot for {@code status} and metrics.
+   *
+   * @param services live bot and API instances ({@link Registry#services})
+   */
   public record Snapshot(long queued, long delayed, List<Running> running, long dead, JsonObject counters,
                          JsonArray workers, JsonArray services, long at) {}
 }

@@ -159,6 +159,9 @@ class BotDeliveryTest extends BotEndToEnd {
     assertTrue(await(services.list()).stream().map(JsonObject.class::cast).noneMatch(e -> e.getString("id").startsWith("bot-a")),
         "the stopped instance left the list at once");
     Await.until("the second took over", WAIT, () -> leader() != null && leader().startsWith("bot-b"));
+    // announced when it takes over, not at its next 10 s beat
+    Await.until("status shows the second as the active one", Duration.ofSeconds(3), () -> await(services.list()).stream()
+        .map(JsonObject.class::cast).anyMatch(e -> e.getString("id").startsWith("bot-b") && Boolean.TRUE.equals(e.getValue("active"))));
     telegram.sendPhoto(cy, Images.jpeg(300, 200), "two");
     Await.until("served by the second", WAIT, () -> photos(4003) == 2);
     sleep(500);

@@ -61,7 +61,8 @@ class StatusCommandTest {
     assertTrue(text.contains("Bot        2 running"), text);
     assertTrue(text.contains("tg-main-0a1b2c (on bot-host, pid 7, up 2 min 0 s) - active, polling"), text);
     assertTrue(text.contains("tg-spare-3d4e5f (on bot-host-2, pid 8, up 1 min 0 s) - standby"), text);
-    assertTrue(text.contains("API        none running"), text);
+    assertTrue(text.contains("API        none running (if this deployment has the HTTP API, it is down)"), text);
+    assertTrue(text.contains("Bot        2 running\n"), "one active, no warning: " + text);
     assertEquals("redis-host:6379/0", StatusCommand.toJson(s, "redis-host:6379/0").getString("redis"));
     assertEquals(2, StatusCommand.toJson(s, "redis-host:6379/0").getJsonArray("services").size());
   }
