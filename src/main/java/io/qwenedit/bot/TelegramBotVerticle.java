@@ -17,8 +17,10 @@ import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -51,6 +53,8 @@ public final class TelegramBotVerticle extends VerticleBase {
   private final Map<Long, Integer> outagePerChat = new HashMap<>();
   private long drainTimer = -1;
   private boolean draining;
+  /** The same requests on disk (BOT_OUTAGE_FILE), or null: memory only. */
+  private OutageFile outageFile;
 
   public TelegramBotVerticle(Config config) {
     this.config = config;
@@ -69,18 +73,58 @@ public final class TelegramBotVerticle extends VerticleBase {
         .description("Requests kept in memory while Redis is unreachable").register(meters);
     updates = vertx.eventBus().<JsonObject>localConsumer(BotAddresses.UPDATE, this::onUpdate);
     chatEvents = vertx.eventBus().<JsonObject>localConsumer(BotAddresses.CHAT_EVENT, this::onChatEvent);
-    return Future.all(updates.completion(), chatEvents.completion());
+    Future<Void> kept = Future.succeededFuture();
+    if (config.bot().outageFile() != null) {
+      outageFile = new OutageFile(vertx, java.nio.file.Path.of(config.bot().outageFile()));
+      kept = outageFile.load().onSuccess(this::resumeKept).recover(err -> {
+        LOG.error("cannot read the requests kept by an earlier run from {} ({}); they are not handled", outageFile.path(),
+            err.getMessage());
+        return Future.succeededFuture();
+      }).mapEmpty();
+    }
+    return Future.all(updates.completion(), chatEvents.completion(), kept);
+  }
+
+  /** Requests an earlier run kept during a Redis outage and could not hand over before it stopped: handled now. */
+  private void resumeKept(List<JsonObject> raws) {
+    if (raws.isEmpty()) {
+      return;
+    }
+    for (JsonObject raw : raws) {
+      try {
+        Incoming in = Incoming.parse(raw, config.queue().maxImageBytes());
+        outage.addLast(raw);
+        outagePerChat.merge(in.chatId(), 1, Integer::sum);
+      } catch (RuntimeException e) {
+        LOG.warn("a kept update in {} cannot be read and is skipped: {}", outageFile.path(), e.getMessage());
+      }
+    }
+    LOG.warn("{} request(s) kept during a Redis outage by an earlier run ({}); handling them once Redis answers",
+        outage.size(), outageFile.path());
+    scheduleDrain();
+  }
+
+  private void persistKept() {
+    if (outageFile != null) {
+      outageFile.save(new ArrayList<>(outage));
+    }
   }
 
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(drainTimer);
     if (!outage.isEmpty()) {
-      LOG.warn("stopping with {} request(s) kept from a Redis outage; they are lost", outage.size());
+      if (outageFile != null) {
+        LOG.warn("stopping with {} request(s) kept from a Redis outage; they are in {} and are handled when the bot starts again",
+            outage.size(), outageFile.path());
+      } else {
+        LOG.warn("stopping with {} request(s) kept from a Redis outage; they are lost (BOT_OUTAGE_FILE=none)", outage.size());
+      }
     }
     meters.remove(bufferGauge);
     telegram.close();
-    return Future.join(updates.unregister(), chatEvents.unregister()).eventually(redis::close);
+    Future<Void> written = outageFile == null ? Future.succeededFuture() : outageFile.flushed();
+    return Future.join(updates.unregister(), chatEvents.unregister(), written).eventually(redis::close);
   }
 
   private void onUpdate(Message<JsonObject> msg) {
@@ -137,6 +181,7 @@ public final class TelegramBotVerticle extends VerticleBase {
     }
     outage.addLast(raw);
     outagePerChat.merge(in.chatId(), 1, Integer::sum);
+    persistKept();
     if (tell) {
       conversation.send(in.chatId(), Texts.get(lang, "unavailable_kept"));
     }
@@ -177,6 +222,7 @@ public final class TelegramBotVerticle extends VerticleBase {
         }
         outage.pollFirst();
         outagePerChat.computeIfPresent(in.chatId(), (k, n) -> n <= 1 ? null : n - 1);
+        persistKept();
         if (outage.isEmpty()) {
           LOG.info("Redis is back: every kept request was handled");
           draining = false;

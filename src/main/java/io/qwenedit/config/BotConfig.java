@@ -32,6 +32,7 @@ import java.util.stream.Collectors;
  * @param defaultLanguage texts for people whose Telegram language is neither Russian nor English
  * @param outageBuffer requests kept in memory while Redis is down, queued once it is back
  * @param instanceId this process's name in the lease and the outcome consumer group
+ * @param outageFile where requests kept while Redis is down are written (read back at start), or null: memory only
  */
 public record BotConfig(
     String token,
@@ -58,7 +59,8 @@ public record BotConfig(
     Set<Long> adminIds,
     String defaultLanguage,
     int outageBuffer,
-    String instanceId) {
+    String instanceId,
+    String outageFile) {
 
   private static final Pattern TOKEN = Pattern.compile("\\d{1,20}:[A-Za-z0-9_-]{20,200}");
   private static final Pattern SECRET = Pattern.compile("[A-Za-z0-9_-]{1,256}");
@@ -106,7 +108,21 @@ public record BotConfig(
         ids(s, "BOT_ADMIN_IDS"),
         s.choice("BOT_DEFAULT_LANGUAGE", "en", "en", "ru"),
         (int) s.integer("BOT_OUTAGE_BUFFER", 1000, 0, 1_000_000),
-        s.string("BOT_INSTANCE_ID", WorkerConfig.defaultWorkerId()));
+        s.string("BOT_INSTANCE_ID", WorkerConfig.defaultWorkerId()),
+        outageFile(s));
+  }
+
+  /** Where requests kept during a Redis outage are written, so a restart does not lose them; null: memory only. */
+  private static String outageFile(Settings s) {
+    String f = s.string("BOT_OUTAGE_FILE", "data/bot-outage.jsonl");
+    if ("none".equals(f)) {
+      return null;
+    }
+    if (java.nio.file.Files.isDirectory(java.nio.file.Path.of(f))) {
+      throw new ConfigException("Invalid setting BOT_OUTAGE_FILE=\"" + f + "\" (from " + s.source("BOT_OUTAGE_FILE")
+          + "): it is a directory; expected a file path (its directory is created when needed), or none");
+    }
+    return f;
   }
 
   private static Set<Long> ids(Settings s, String name) {
@@ -150,14 +166,16 @@ public record BotConfig(
   public BotConfig withApi(URI url, String newToken) {
     return new BotConfig(newToken, url, mode, webhookUrl, webhookSecret, webhookHost, webhookPort, webhookPath, pollTimeout,
         pollGrace, httpTimeout, backoffMax, leaseTtl, chatInterval, globalRate, statusInterval, pendingPhotoTtl,
-        maxActiveJobsPerUser, dailyQuota, allowedUsers, bannedUsers, adminIds, defaultLanguage, outageBuffer, instanceId);
+        maxActiveJobsPerUser, dailyQuota, allowedUsers, bannedUsers, adminIds, defaultLanguage, outageBuffer, instanceId,
+        outageFile);
   }
 
   /** A copy with another instance id (two bot instances in one JVM, in tests). */
   public BotConfig withInstanceId(String id) {
     return new BotConfig(token, apiUrl, mode, webhookUrl, webhookSecret, webhookHost, webhookPort, webhookPath, pollTimeout,
         pollGrace, httpTimeout, backoffMax, leaseTtl, chatInterval, globalRate, statusInterval, pendingPhotoTtl,
-        maxActiveJobsPerUser, dailyQuota, allowedUsers, bannedUsers, adminIds, defaultLanguage, outageBuffer, id);
+        maxActiveJobsPerUser, dailyQuota, allowedUsers, bannedUsers, adminIds, defaultLanguage, outageBuffer, id,
+        outageFile);
   }
 
   @Override

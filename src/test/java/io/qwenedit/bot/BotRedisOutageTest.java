@@ -4,14 +4,18 @@ import static io.qwenedit.testing.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.qwenedit.config.Config;
 import io.qwenedit.queue.Job;
 import io.qwenedit.testing.Await;
 import io.qwenedit.testing.Images;
 import io.qwenedit.testing.RedisServerExtension;
 import io.vertx.core.json.JsonObject;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Redis killed and started again under a running bot: it keeps answering, keeps requests, and catches up. */
 class BotRedisOutageTest extends BotEndToEnd {
@@ -60,5 +64,38 @@ class BotRedisOutageTest extends BotEndToEnd {
     assertEquals(1, photos(5001), "once");
     assertEquals(1, photos(5002), "once");
     assertEquals(2, worker.completed().size());
+  }
+
+  @Test
+  void requestsKeptDuringAnOutageAreHandledByTheNextRunWhenTheBotStopsBeforeRedisIsBack(@TempDir Path dir) throws Exception {
+    Path kept = dir.resolve("data").resolve("outage.jsonl");
+    startAll("BOT_OUTAGE_FILE", kept.toString());
+    JsonObject eve = telegram.user(5011, "Eve", "en");
+    telegram.sendText(eve, "/help");
+    telegram.awaitBotMessage(5011, "running normally", WAIT, m -> m.visible().startsWith("I edit photos"));
+    REDIS.server().kill();
+    int pollsBefore = telegram.calls("getupdates").size();
+    telegram.sendPhoto(eve, Images.jpeg(300, 200), "make it snowy");
+    telegram.awaitBotMessage(5011, "told, request kept", WAIT, m -> m.visible().startsWith("⚠️ The service is temporarily unavailable. I've kept"));
+    Await.until("the kept request is on disk", WAIT, () -> lines(kept) == 1);
+    // the poll after the one that brought the photo tells Telegram it arrived (its offset): it is not sent again
+    Await.until("Telegram forgot the update", WAIT, () -> telegram.calls("getupdates").size() > pollsBefore);
+
+    Config cfg = bot.config;
+    bot.crash();
+    bot = BotHarness.start(cfg, "bot-a2"); // starts while Redis is still down
+    REDIS.server().restart();
+    Await.until("Eve's kept request delivered by the next run", WAIT, () -> photos(5011) == 1);
+    Await.until("the file is removed once everything in it was handled", WAIT, () -> !Files.exists(kept));
+    Thread.sleep(1_000);
+    assertEquals(1, photos(5011), "once");
+  }
+
+  private static int lines(Path file) {
+    try {
+      return Files.exists(file) ? Files.readAllLines(file).size() : 0;
+    } catch (java.io.IOException e) {
+      return -1;
+    }
   }
 }

@@ -21,6 +21,8 @@ public final class TestConfigs {
     m.put("REDIS_COMMAND_TIMEOUT", "2s");
     m.put("REDIS_CONNECT_TIMEOUT", "1s");
     m.put("WORKER_ID", "test-worker");
+    // a bot's outage file of its own, under target/ (not data/ in the working copy, not shared between tests)
+    m.put("BOT_OUTAGE_FILE", "target/test-data/bot-outage-" + java.util.UUID.randomUUID() + ".jsonl");
     for (int i = 0; i + 1 < overrides.length; i += 2) {
       m.put(overrides[i], overrides[i + 1]);
     }
