@@ -1,6 +1,7 @@
 package io.qwenedit.bot;
 
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -9,44 +10,62 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The requests a bot keeps while Redis is down, on disk ({@code BOT_OUTAGE_FILE}): one Telegram update per line,
- * oldest first. Written whole on every change (a new file moved over the old one, so a crash leaves either version,
- * never half of one) and removed when empty; read back at start, so a bot that stops or crashes before Redis is back
- * still handles them. Writes go one after another on a worker thread, never on the event loop.
+ * oldest first. Written whole (synced, then moved over the old file, so a crash leaves either version, never half of
+ * one) and removed when empty; read back at start, so a bot that stops or crashes before Redis is back still handles
+ * them. One write at a time on a worker thread: changes that arrive meanwhile go into the next write, taken as the
+ * list stands when it starts (a burst costs a few writes, not one per change). Used from one event loop only.
  */
 final class OutageFile {
   private static final Logger LOG = LoggerFactory.getLogger(OutageFile.class);
 
   private final Vertx vertx;
   private final Path file;
-  private Future<Void> last = Future.succeededFuture();
+  private final Supplier<Collection<JsonObject>> current;
+  private List<Promise<Void>> nextWaiters = new ArrayList<>();
+  private Future<Void> inFlight;
   private boolean failing;
 
-  OutageFile(Vertx vertx, Path file) {
+  /** {@code current}: the kept updates as they stand, read on the event loop when a write starts. */
+  OutageFile(Vertx vertx, Path file, Supplier<Collection<JsonObject>> current) {
     this.vertx = vertx;
     this.file = file;
+    this.current = current;
   }
 
   Path path() {
     return file;
   }
 
-  /** The updates kept by an earlier run (empty when none); an unreadable line is skipped and logged. */
+  /**
+   * The updates kept by an earlier run (empty when none); an unreadable line is skipped. A file that cannot be read
+   * at all is moved aside (never overwritten by this run) and the failure says where.
+   */
   Future<List<JsonObject>> load() {
     return vertx.executeBlocking(() -> {
       List<JsonObject> out = new ArrayList<>();
       if (!Files.exists(file)) {
         return out;
       }
+      List<String> lines;
+      try {
+        lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        Path aside = file.resolveSibling(file.getFileName() + ".unreadable-" + System.currentTimeMillis());
+        Files.move(file, aside);
+        throw new IOException(e.getMessage() + "; moved aside to " + aside, e);
+      }
       int lineNo = 0;
-      for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+      for (String line : lines) {
         lineNo++;
         if (line.isBlank()) {
           continue;
@@ -61,10 +80,22 @@ final class OutageFile {
     });
   }
 
-  /** Writes the kept updates as they now stand (after the writes asked for before); removes the file when none. */
-  Future<Void> save(Collection<JsonObject> updates) {
+  /** Resolves once a write that started after this call is done (the list as it now stands is on disk). */
+  Future<Void> save() {
+    Promise<Void> p = Promise.promise();
+    nextWaiters.add(p);
+    if (inFlight == null) {
+      writeNext();
+    }
+    return p.future();
+  }
+
+  private void writeNext() {
+    List<Promise<Void>> waiters = nextWaiters;
+    nextWaiters = new ArrayList<>();
+    Collection<JsonObject> updates = current.get();
     String text = updates.isEmpty() ? null : String.join("\n", updates.stream().map(JsonObject::encode).toList()) + "\n";
-    last = last.transform(ignored -> vertx.<Void>executeBlocking(() -> {
+    inFlight = vertx.<Void>executeBlocking(() -> {
       write(text);
       return null;
     }).andThen(ar -> {
@@ -75,8 +106,12 @@ final class OutageFile {
         LOG.info("the kept requests are written to {} again", file);
       }
       failing = ar.failed();
-    }));
-    return last;
+      waiters.forEach(w -> w.handle(ar));
+      inFlight = null;
+      if (!nextWaiters.isEmpty()) {
+        writeNext();
+      }
+    });
   }
 
   private void write(String text) throws IOException {
@@ -86,17 +121,22 @@ final class OutageFile {
     }
     Path dir = file.toAbsolutePath().getParent();
     Files.createDirectories(dir);
-    Path tmp = dir.resolve(file.getFileName() + ".tmp");
-    Files.writeString(tmp, text, StandardCharsets.UTF_8);
+    Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
     try {
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    } catch (AtomicMoveNotSupportedException e) {
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+      Files.writeString(tmp, text, StandardCharsets.UTF_8, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING,
+          StandardOpenOption.DSYNC);
+      try {
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+      }
+    } finally {
+      Files.deleteIfExists(tmp);
     }
   }
 
-  /** Waits for the writes asked for so far (at stop). */
+  /** Waits for the write in progress and any asked for meanwhile (at stop). */
   Future<Void> flushed() {
-    return last.otherwiseEmpty();
+    return inFlight == null && nextWaiters.isEmpty() ? Future.succeededFuture() : save().otherwiseEmpty();
   }
 }

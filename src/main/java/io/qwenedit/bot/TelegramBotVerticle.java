@@ -51,6 +51,8 @@ public final class TelegramBotVerticle extends VerticleBase {
   /** Requests that arrived while Redis was down, oldest first, and how many per chat. */
   private final Deque<JsonObject> outage = new ArrayDeque<>();
   private final Map<Long, Integer> outagePerChat = new HashMap<>();
+  /** Update ids of the kept requests: one Telegram sends again (its offset was never confirmed) is not kept twice. */
+  private final java.util.Set<Long> keptIds = new java.util.HashSet<>();
   private long drainTimer = -1;
   private boolean draining;
   /** The same requests on disk (BOT_OUTAGE_FILE), or null: memory only. */
@@ -75,7 +77,7 @@ public final class TelegramBotVerticle extends VerticleBase {
     chatEvents = vertx.eventBus().<JsonObject>localConsumer(BotAddresses.CHAT_EVENT, this::onChatEvent);
     Future<Void> kept = Future.succeededFuture();
     if (config.bot().outageFile() != null) {
-      outageFile = new OutageFile(vertx, java.nio.file.Path.of(config.bot().outageFile()));
+      outageFile = new OutageFile(vertx, java.nio.file.Path.of(config.bot().outageFile()), () -> new ArrayList<>(outage));
       kept = outageFile.load().onSuccess(this::resumeKept).recover(err -> {
         LOG.error("cannot read the requests kept by an earlier run from {} ({}); they are not handled", outageFile.path(),
             err.getMessage());
@@ -93,8 +95,10 @@ public final class TelegramBotVerticle extends VerticleBase {
     for (JsonObject raw : raws) {
       try {
         Incoming in = Incoming.parse(raw, config.queue().maxImageBytes());
-        outage.addLast(raw);
-        outagePerChat.merge(in.chatId(), 1, Integer::sum);
+        if (keptIds.add(in.updateId())) {
+          outage.addLast(raw);
+          outagePerChat.merge(in.chatId(), 1, Integer::sum);
+        }
       } catch (RuntimeException e) {
         LOG.warn("a kept update in {} cannot be read and is skipped: {}", outageFile.path(), e.getMessage());
       }
@@ -104,10 +108,9 @@ public final class TelegramBotVerticle extends VerticleBase {
     scheduleDrain();
   }
 
-  private void persistKept() {
-    if (outageFile != null) {
-      outageFile.save(new ArrayList<>(outage));
-    }
+  /** The kept requests as they now stand, on disk; resolves when they are (at once when there is no file). */
+  private Future<Void> persistKept() {
+    return outageFile == null ? Future.succeededFuture() : outageFile.save().otherwiseEmpty();
   }
 
   @Override
@@ -139,53 +142,57 @@ public final class TelegramBotVerticle extends VerticleBase {
     }
     meters.counter("qwenedit.telegram.updates", "kind", kind(in)).increment();
     if (outagePerChat.containsKey(in.chatId()) && keepable(in)) {
-      // Earlier requests of this chat wait for Redis: this one goes behind them, so their order holds.
-      keep(raw, in, false);
-      msg.reply(new JsonObject().put("ok", true));
+      // Earlier requests of this chat wait for Redis: this one goes behind them, so their order holds. The reply
+      // (which lets the poller confirm the update to Telegram) waits until it is on disk.
+      keep(raw, in, false).onComplete(v -> msg.reply(new JsonObject().put("ok", true)));
       return;
     }
     inOrder(in.chatId(), () -> conversation.handle(in)).onComplete(ar -> {
-      if (ar.failed()) {
-        failed(raw, in, ar.cause());
-      }
-      msg.reply(new JsonObject().put("ok", true));
+      Future<Void> settled = ar.failed() ? failed(raw, in, ar.cause()) : Future.succeededFuture();
+      settled.onComplete(v -> msg.reply(new JsonObject().put("ok", true)));
     });
   }
 
-  private void failed(JsonObject raw, Incoming in, Throwable err) {
+  private Future<Void> failed(JsonObject raw, Incoming in, Throwable err) {
     if (!redisDown(err)) {
       LOG.error("update {} (chat {}) failed: {}", in.updateId(), in.chatId(), err.getMessage(), err);
       conversation.send(in.chatId(), Texts.get(conversation.lang(in), "rej_default"));
-      return;
+      return Future.succeededFuture();
     }
     if (keepable(in)) {
-      keep(raw, in, true);
-    } else {
-      conversation.answerUnavailable(in);
+      return keep(raw, in, true);
     }
+    conversation.answerUnavailable(in);
+    return Future.succeededFuture();
   }
 
   private static boolean keepable(Incoming in) {
     return in.intent() instanceof Incoming.Image || in.intent() instanceof Incoming.Text;
   }
 
-  private void keep(JsonObject raw, Incoming in, boolean tell) {
+  /** Keeps a request until Redis answers; resolves once it is on disk too. */
+  private Future<Void> keep(JsonObject raw, Incoming in, boolean tell) {
     String lang = conversation.lang(in);
+    if (keptIds.contains(in.updateId())) {
+      return Future.succeededFuture(); // sent again by Telegram: already kept (and the person already told)
+    }
     if (outage.size() >= config.bot().outageBuffer()) {
       LOG.warn("Redis is unreachable and {} requests are already kept; chat {} is asked to resend", outage.size(), in.chatId());
       conversation.send(in.chatId(), Texts.get(lang, "unavailable_resend"));
-      return;
+      return Future.succeededFuture();
     }
     if (outage.isEmpty()) {
       LOG.warn("Redis is unreachable: keeping requests in memory (at most {}) until it is back", config.bot().outageBuffer());
     }
     outage.addLast(raw);
     outagePerChat.merge(in.chatId(), 1, Integer::sum);
-    persistKept();
+    keptIds.add(in.updateId());
+    Future<Void> written = persistKept();
     if (tell) {
       conversation.send(in.chatId(), Texts.get(lang, "unavailable_kept"));
     }
     scheduleDrain();
+    return written;
   }
 
   private void scheduleDrain() {
@@ -222,6 +229,7 @@ public final class TelegramBotVerticle extends VerticleBase {
         }
         outage.pollFirst();
         outagePerChat.computeIfPresent(in.chatId(), (k, n) -> n <= 1 ? null : n - 1);
+        keptIds.remove(in.updateId());
         persistKept();
         if (outage.isEmpty()) {
           LOG.info("Redis is back: every kept request was handled");

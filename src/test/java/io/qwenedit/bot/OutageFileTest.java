@@ -1,0 +1,80 @@
+package io.qwenedit.bot;
+
+import static io.qwenedit.testing.Await.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.qwenedit.testing.Await;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.junit5.VertxExtension;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The bot's outage file: what is asked to be written is on disk when the save resolves; a broken file is kept aside. */
+@ExtendWith(VertxExtension.class)
+class OutageFileTest {
+  @TempDir
+  Path dir;
+
+  private static JsonObject update(long id) {
+    return new JsonObject().put("update_id", id).put("message", new JsonObject().put("text", "kept " + id));
+  }
+
+  @Test
+  void aBurstOfChangesEndsOnDiskAsTheListStandsAndAnEmptyListRemovesTheFile(Vertx vertx) throws Exception {
+    Path file = dir.resolve("sub").resolve("outage.jsonl");
+    List<JsonObject> kept = new ArrayList<>();
+    OutageFile f = new OutageFile(vertx, file, () -> new ArrayList<>(kept));
+    List<Future<Void>> saves = new ArrayList<>();
+    Future<Void> all = Future.future(p -> vertx.runOnContext(v -> {
+      for (long i = 1; i <= 50; i++) {
+        kept.add(update(i));
+        saves.add(f.save());
+      }
+      Future.all(saves).<Void>mapEmpty().onComplete(p);
+    }));
+    await(all);
+    List<String> lines = Files.readAllLines(file);
+    assertEquals(50, lines.size(), "every change is on disk once its save resolved");
+    assertEquals(50L, new JsonObject(lines.get(49)).getLong("update_id"), "oldest first");
+    assertEquals(kept, await(new OutageFile(vertx, file, List::of).load()), "a later run reads the same list");
+    try (Stream<Path> s = Files.list(file.getParent())) {
+      assertEquals(List.of(file), s.toList(), "no temporary file is left behind");
+    }
+
+    await(Future.<Void>future(p -> vertx.runOnContext(v -> {
+      kept.clear();
+      f.save().onComplete(p);
+    })));
+    assertFalse(Files.exists(file), "nothing kept: no file");
+  }
+
+  @Test
+  void anUnreadableFileIsMovedAsideNotOverwritten(Vertx vertx) throws Exception {
+    Path file = dir.resolve("outage.jsonl");
+    Files.write(file, new byte[] {(byte) 0xC3, (byte) 0x28, '\n'}); // not UTF-8
+    Throwable err = Await.failure(new OutageFile(vertx, file, List::of).load());
+    assertTrue(err.getMessage().contains("moved aside"), err.getMessage());
+    assertFalse(Files.exists(file));
+    try (Stream<Path> s = Files.list(dir)) {
+      assertEquals(1, s.filter(p -> p.getFileName().toString().startsWith("outage.jsonl.unreadable-")).count());
+    }
+  }
+
+  @Test
+  void aLineThatIsNotAnUpdateIsSkipped(Vertx vertx) throws Exception {
+    Path file = dir.resolve("outage.jsonl");
+    Files.writeString(file, update(7).encode() + "\nnot json\n" + update(8).encode() + "\n");
+    List<JsonObject> read = await(new OutageFile(vertx, file, List::of).load());
+    assertEquals(List.of(update(7), update(8)), read);
+  }
+}
