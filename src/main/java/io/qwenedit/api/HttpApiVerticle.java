@@ -91,7 +91,7 @@ public final class HttpApiVerticle extends VerticleBase {
             + " (HTTP_HOST:HTTP_PORT): " + err.getMessage() + ". Choose a free port with HTTP_PORT.")))
         // listed by `status` while it runs (a child deployment: it goes when this verticle is undeployed)
         .compose(s -> vertx.deployVerticle(new ServiceHeartbeatVerticle(config, "api",
-            "api-" + java.util.HexFormat.of().formatHex(java.nio.ByteBuffer.allocate(4).putInt(new java.security.SecureRandom().nextInt()).array()),
+            "api-" + JobQueue.newId(),
             () -> new JsonObject().put("port", s.actualPort()).put("open", api.open()))));
   }
 

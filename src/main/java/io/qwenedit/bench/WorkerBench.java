@@ -108,17 +108,9 @@ public final class WorkerBench {
           overhead[i] = endToEnd[i] - ms;
         }
       }
-      Arrays.sort(overhead);
-      Arrays.sort(cold);
-      Arrays.sort(endToEnd);
-      Arrays.sort(compute);
-      Arrays.sort(pickup);
-      Arrays.sort(client);
-      Arrays.sort(before);
-      Arrays.sort(upload);
-      Arrays.sort(submit);
-      Arrays.sort(fetch);
-      Arrays.sort(notice);
+      for (double[] figures : List.of(overhead, cold, endToEnd, compute, pickup, client, before, upload, submit, fetch, notice)) {
+        Arrays.sort(figures); // percentile() reads sorted arrays
+      }
       System.out.println(new JsonObject()
           .put("overhead_p50_ms", round(percentile(overhead, 50)))
           .put("overhead_p99_ms", round(percentile(overhead, 99)))

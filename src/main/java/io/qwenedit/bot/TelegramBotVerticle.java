@@ -95,9 +95,8 @@ public final class TelegramBotVerticle extends VerticleBase {
     for (JsonObject raw : raws) {
       try {
         Incoming in = Incoming.parse(raw, config.queue().maxImageBytes());
-        if (keptIds.add(in.updateId())) {
-          outage.addLast(raw);
-          outagePerChat.merge(in.chatId(), 1, Integer::sum);
+        if (!keptIds.contains(in.updateId())) {
+          addKept(raw, in);
         }
       } catch (RuntimeException e) {
         LOG.warn("a kept update in {} cannot be read and is skipped: {}", outageFile.path(), e.getMessage());
@@ -106,6 +105,20 @@ public final class TelegramBotVerticle extends VerticleBase {
     LOG.warn("{} request(s) kept during a Redis outage by an earlier run ({}); handling them once Redis answers",
         outage.size(), outageFile.path());
     scheduleDrain();
+  }
+
+  /** The one place a kept request is added: the list, the per-chat count and the update id stay in step. */
+  private void addKept(JsonObject raw, Incoming in) {
+    outage.addLast(raw);
+    outagePerChat.merge(in.chatId(), 1, Integer::sum);
+    keptIds.add(in.updateId());
+  }
+
+  /** The one place the oldest kept request ({@code in}, once handled) is taken away. */
+  private void removeFirstKept(Incoming in) {
+    outage.pollFirst();
+    outagePerChat.computeIfPresent(in.chatId(), (k, n) -> n <= 1 ? null : n - 1);
+    keptIds.remove(in.updateId());
   }
 
   /** The kept requests as they now stand, on disk; resolves when they are (at once when there is no file). */
@@ -184,9 +197,7 @@ public final class TelegramBotVerticle extends VerticleBase {
     if (outage.isEmpty()) {
       LOG.warn("Redis is unreachable: keeping requests in memory (at most {}) until it is back", config.bot().outageBuffer());
     }
-    outage.addLast(raw);
-    outagePerChat.merge(in.chatId(), 1, Integer::sum);
-    keptIds.add(in.updateId());
+    addKept(raw, in);
     Future<Void> written = persistKept();
     if (tell) {
       conversation.send(in.chatId(), Texts.get(lang, "unavailable_kept"));
@@ -227,9 +238,7 @@ public final class TelegramBotVerticle extends VerticleBase {
         if (ar.failed()) {
           LOG.error("kept update {} (chat {}) failed after the outage: {}", in.updateId(), in.chatId(), ar.cause().getMessage());
         }
-        outage.pollFirst();
-        outagePerChat.computeIfPresent(in.chatId(), (k, n) -> n <= 1 ? null : n - 1);
-        keptIds.remove(in.updateId());
+        removeFirstKept(in);
         persistKept();
         if (outage.isEmpty()) {
           LOG.info("Redis is back: every kept request was handled");

@@ -185,6 +185,7 @@ final class StatusCommand implements Command {
   /** The bot and API instances: which are up, where, and which bot instance is the active one. */
   private static void renderServices(StringBuilder sb, JsonArray services, long now) {
     for (String role : List.of("bot", "api")) {
+      boolean bot = "bot".equals(role);
       List<JsonObject> mine = new ArrayList<>();
       for (int i = 0; i < services.size(); i++) {
         JsonObject e = services.getJsonObject(i);
@@ -192,20 +193,20 @@ final class StatusCommand implements Command {
           mine.add(e);
         }
       }
-      String label = "bot".equals(role) ? "Bot" : "API";
+      String label = bot ? "Bot" : "API";
       if (mine.isEmpty()) {
         sb.append(String.format(Locale.ROOT, "%-10s none running (if this deployment has %s, it is down)%n", label,
-            "bot".equals(role) ? "a Telegram bot" : "the HTTP API"));
+            bot ? "a Telegram bot" : "the HTTP API"));
         continue;
       }
       long active = mine.stream().filter(e -> Boolean.TRUE.equals(e.getValue("active"))).count();
-      String note = !"bot".equals(role) || active == 1 ? ""
+      String note = !bot || active == 1 ? ""
           : active == 0 ? " - none active: nobody answers Telegram until one takes over (within the lease time)"
           : " - " + active + " show as active: one of them stopped without saying so (its entry expires within 35 s)";
       sb.append(String.format(Locale.ROOT, "%-10s %d running%s%n", label, mine.size(), note));
       for (JsonObject e : mine) {
         identity(sb, e, now);
-        if ("bot".equals(role)) {
+        if (bot) {
           sb.append(Boolean.TRUE.equals(e.getValue("active")) ? " - active" : " - standby (takes over if the active one stops)");
           if (e.getString("mode") != null) {
             sb.append(", ").append(e.getString("mode"));

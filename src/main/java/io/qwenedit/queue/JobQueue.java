@@ -433,7 +433,7 @@ public final class JobQueue {
         .map(rs -> rs.get(0).toLong() + rs.get(1).toLong());
   }
 
-  /** An input or result image, or null when it is gone (expired). The scripts store them with their job. */
+  /** An input or result image, or null when it is gone (expired), from the queue's {@link ImageStore}. */
   public Future<Buffer> image(String ref) {
     return images.get(ref);
   }
