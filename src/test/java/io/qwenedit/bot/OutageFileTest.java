@@ -77,4 +77,18 @@ class OutageFileTest {
     List<JsonObject> read = await(new OutageFile(vertx, file, List::of).load());
     assertEquals(List.of(update(7), update(8)), read);
   }
+
+  @Test
+  void aFileThatCannotBeWrittenFailsTheSaveAndTheNextSaveStillRuns(Vertx vertx) throws Exception {
+    Path notADir = dir.resolve("plain");
+    Files.writeString(notADir, "x");
+    List<JsonObject> kept = new ArrayList<>(List.of(update(1)));
+    OutageFile f = new OutageFile(vertx, notADir.resolve("outage.jsonl"), () -> new ArrayList<>(kept));
+    Throwable first = Await.failure(Future.<Void>future(p -> vertx.runOnContext(v -> f.save().onComplete(p))));
+    assertTrue(first.getMessage().contains("plain"), "the failure names the path: " + first.getMessage());
+    // a later change is still written (or tried) in its turn: the chain is not stuck on the failure
+    Throwable second = Await.failure(Future.<Void>future(p -> vertx.runOnContext(v -> f.save().onComplete(p))));
+    assertTrue(second.getMessage().contains("plain"), second.getMessage());
+    await(Future.<Void>future(p -> vertx.runOnContext(v -> f.flushed().onComplete(p))));
+  }
 }
