@@ -3,6 +3,7 @@
 local k, a = queue_context()
 local holder, lease, max = ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11])
 local now = now_ms()
+local now_s, until_s = int_text(now), int_text(now + lease)
 local holder_json = ',"holder":' .. cjson.encode(holder)
 
 promote_due(k.delayed, k.wait, a.job_prefix, now)
@@ -27,20 +28,19 @@ for i = 1, #popped, 2 do
     finish(k, a, id, 'dead', now, 'missing_record',
       'The job record was missing from Redis while its id was still queued (deleted or evicted); nothing could be run')
   elseif state == 'queued' then
-    fence = fence + 1
-    attempts = attempts + 1
+    local fence_s, attempts_s = int_text(fence + 1), int_text(attempts + 1)
     -- renewed = 0 until the holder's first renewal proves the claim reached it
-    redis.call('HSET', jk, 'state', 'running', 'fence', fence, 'attempts', attempts,
-      'holder', holder, 'started_at', now, 'updated_at', now, 'lease_until', now + lease, 'renewed', '0')
-    redis.call('ZADD', k.active, now + lease, id)
+    redis.call('HSET', jk, 'state', 'running', 'fence', fence_s, 'attempts', attempts_s,
+      'holder', holder, 'started_at', now_s, 'updated_at', now_s, 'lease_until', until_s, 'renewed', '0')
+    redis.call('ZADD', k.active, until_s, id)
     -- the reply is the record as it now stands: patch the copy read above instead of reading it again
-    if fi then h[fi] = tostring(fence) else h[#h + 1] = 'fence'; h[#h + 1] = tostring(fence) end
-    if ai then h[ai] = tostring(attempts) else h[#h + 1] = 'attempts'; h[#h + 1] = tostring(attempts) end
-    local patch = {'holder', holder, 'started_at', tostring(now), 'updated_at', tostring(now), 'lease_until', tostring(now + lease),
-      'renewed', '0'}
-    for j = 1, #patch do h[#h + 1] = patch[j] end
-    out[#out + 1] = {id, tostring(fence), h}
-    redis.call('PUBLISH', a.channel, simple_event(id, 'running', 'running', now, holder_json))
+    if fi then h[fi] = fence_s else h[#h + 1] = 'fence'; h[#h + 1] = fence_s end
+    if ai then h[ai] = attempts_s else h[#h + 1] = 'attempts'; h[#h + 1] = attempts_s end
+    local n = #h
+    h[n + 1], h[n + 2], h[n + 3], h[n + 4], h[n + 5] = 'holder', holder, 'started_at', now_s, 'updated_at'
+    h[n + 6], h[n + 7], h[n + 8], h[n + 9], h[n + 10] = now_s, 'lease_until', until_s, 'renewed', '0'
+    out[#out + 1] = {id, fence_s, h}
+    redis.call('PUBLISH', a.channel, simple_event(id, 'running', 'running', now_s, holder_json))
   end
   -- any other state: a stale entry (cancelled or finished meanwhile); dropping it is right
 end

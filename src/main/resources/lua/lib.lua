@@ -18,6 +18,12 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A whole number as text. Lua turns a number handed to redis.call into text with a float format (%.14g), the dearest
+-- step of the hot scripts: they format each number once with this and hand over the text.
+local function int_text(n)
+  return string.format('%d', n)
+end
+
 local function publish(channel, event)
   if channel and channel ~= '' then
     redis.call('PUBLISH', channel, cjson.encode(event))
@@ -42,21 +48,21 @@ local function with_attempt(raw, e)
   return string.sub(raw, 1, -2) .. ',' .. e .. ']'
 end
 
--- The attempt log entry of a success, as JSON text built without a table walk (the hot path).
+-- The attempt log entry of a success, as JSON text built without a table walk (the hot path); ended_at is text.
 local function success_entry(attempt, holder, gpu, started_at, ended_at)
   return '{"attempt":' .. (attempt or 'null') .. ',"holder":' .. cjson.encode(holder or '')
     .. (gpu and (',"gpu":' .. cjson.encode(gpu)) or '') .. ',"started_at":'
-    .. (started_at or 'null') .. ',"ended_at":' .. string.format('%d', ended_at) .. ',"outcome":"succeeded"}'
+    .. (started_at or 'null') .. ',"ended_at":' .. ended_at .. ',"outcome":"succeeded"}'
 end
 
 local function log_attempt(jk, entry)
   redis.call('HSET', jk, 'attempt_log', with_attempt(redis.call('HGET', jk, 'attempt_log'), cjson.encode(entry)))
 end
 
--- A small event as JSON text, built without a table walk for the hot paths (ids and states are plain words).
-local function simple_event(id, etype, state, now, extra)
-  return '{"id":"' .. id .. '","type":"' .. etype .. '","state":"' .. state .. '","at":' .. string.format('%d', now)
-    .. (extra or '') .. '}'
+-- A small event as JSON text, built without a table walk for the hot paths (ids and states are plain words; at is
+-- the time as text).
+local function simple_event(id, etype, state, at, extra)
+  return '{"id":"' .. id .. '","type":"' .. etype .. '","state":"' .. state .. '","at":' .. at .. (extra or '') .. '}'
 end
 
 -- Sets a time-to-live on the job's stored images (input and result), or removes it (ttl < 0).

@@ -71,7 +71,9 @@ public final class QueueBench {
       producerRedis.send(Command.FLUSHDB).await(10, TimeUnit.SECONDS);
       double[] pickup = pickup(consumerVertx, producer, consumer, cfg, samples);
       producerRedis.send(Command.FLUSHDB).await(10, TimeUnit.SECONDS);
+      RedisLoad before = RedisLoad.read(producerRedis);
       double perSecond = throughput(producerVertx, consumerVertx, producer, consumer, cfg, jobs, concurrency);
+      RedisLoad load = RedisLoad.read(producerRedis).since(before);
       producerRedis.send(Command.FLUSHDB).await(10, TimeUnit.SECONDS);
       double drain = drain(producerVertx, consumerVertx, producer, consumer, cfg, jobs, concurrency);
       Arrays.sort(pickup);
@@ -83,6 +85,9 @@ public final class QueueBench {
           .put("pickup_samples", pickup.length)
           .put("throughput_jobs_per_s", Math.round(perSecond))
           .put("throughput_jobs", jobs)
+          .put("redis_cpu_us_per_job", Math.round(load.cpuMicros() / jobs * 10) / 10.0)
+          .put("redis_busy_pct", Math.round(load.cpuMicros() / load.wallMicros() * 100))
+          .put("redis_calls_per_job", Math.round(load.calls() * 100.0 / jobs) / 100.0)
           .put("drain_jobs_per_s", Math.round(drain))
           .put("concurrency", concurrency)
           .put("redis_version", version)
@@ -226,8 +231,25 @@ public final class QueueBench {
     }
   }
 
+  /** Redis's CPU time (user + system), the wall time and the commands it served, as INFO reports them. */
+  private record RedisLoad(double cpuMicros, double wallMicros, long calls) {
+    static RedisLoad read(RedisCommands redis) throws Exception {
+      double cpu = (Double.parseDouble(info(redis, "cpu", "used_cpu_user")) + Double.parseDouble(info(redis, "cpu", "used_cpu_sys"))) * 1e6;
+      long calls = Long.parseLong(info(redis, "stats", "total_commands_processed"));
+      return new RedisLoad(cpu, System.nanoTime() / 1e3, calls);
+    }
+
+    RedisLoad since(RedisLoad start) {
+      return new RedisLoad(cpuMicros - start.cpuMicros, wallMicros - start.wallMicros, calls - start.calls - 2);
+    }
+  }
+
   private static String info(RedisCommands redis, String field) throws Exception {
-    String text = redis.send(Command.INFO, "server").await(10, TimeUnit.SECONDS).toString();
+    return info(redis, "server", field);
+  }
+
+  private static String info(RedisCommands redis, String section, String field) throws Exception {
+    String text = redis.send(Command.INFO, section).await(10, TimeUnit.SECONDS).toString();
     return text.lines().filter(l -> l.startsWith(field + ":")).map(l -> l.substring(field.length() + 1).strip())
         .findFirst().orElse("?");
   }

@@ -39,6 +39,10 @@ public final class JobQueue {
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final char[] ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz".toCharArray();
 
+  /** Batched calls: how many may be on their way at once, and how many jobs and image bytes one may carry. */
+  private static final int BATCH_IN_FLIGHT = 4;
+  private static final int BATCH_MAX_JOBS = 16;
+  private static final long BATCH_MAX_BYTES = 4L << 20;
   private static final LuaScript ENQUEUE = LuaScript.load("enqueue");
   private static final LuaScript CLAIM = LuaScript.load("claim");
   private static final LuaScript RENEW = LuaScript.load("renew");
@@ -60,6 +64,9 @@ public final class JobQueue {
   private final List<String> contextKeys;
   private final List<String> contextKeysWithMarker;
   private final List<Object> contextSettings;
+  /** Enqueues and completions that arrive together go to Redis as one script call each (see {@link Batcher}). */
+  private final Batcher<EnqueueCall, Response> enqueues;
+  private final Batcher<CompleteCall, Response> completions;
 
   /** A queue whose images live in Redis, stored by its scripts with the jobs (the default). */
   public JobQueue(RedisCommands redis, QueueConfig cfg) {
@@ -78,6 +85,9 @@ public final class JobQueue {
     this.contextKeysWithMarker = List.copyOf(withMarker);
     this.contextSettings = List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), cfg.retention().toMillis(),
         cfg.eventsMaxLen(), cfg.deadRetention().toMillis(), cfg.deadMax(), imageRetentionMs());
+    this.enqueues = new Batcher<>(BATCH_IN_FLIGHT, BATCH_MAX_JOBS, BATCH_MAX_BYTES, c -> c.image().length(), this::sendEnqueues);
+    this.completions = new Batcher<>(BATCH_IN_FLIGHT, BATCH_MAX_JOBS, BATCH_MAX_BYTES, c -> c.image().length(),
+        this::sendCompletions);
   }
 
   /** queue_context's settings, then the script's own arguments. */
@@ -192,30 +202,28 @@ public final class JobQueue {
   private Future<Enqueued> store(NewJob req, ImageInfo info, String idem) {
     String id = newId();
     String inputRef = id + "-in." + info.extension();
-    List<Object> args = new ArrayList<>(List.of(id, keys.jobPrefix(), cfg.maxDepth(),
-        idem == null ? 0 : cfg.retention().toMillis(), req.image()));
-    addField(args, "prompt", req.prompt().strip());
-    addField(args, "input", inputRef);
-    addField(args, "input_info", info.toJson().encode());
+    List<String> fields = new ArrayList<>();
+    addField(fields, "prompt", req.prompt().strip());
+    addField(fields, "input", inputRef);
+    addField(fields, "input_info", info.toJson().encode());
     if (req.params() != null) {
-      addField(args, "params", req.params().encode());
+      addField(fields, "params", req.params().encode());
     }
     if (blankToNull(req.workflow()) != null) {
-      addField(args, "workflow", req.workflow());
+      addField(fields, "workflow", req.workflow());
     }
     if (req.source() != null) {
-      addField(args, "source", req.source().encode());
+      addField(fields, "source", req.source().encode());
     }
     if (idem != null) {
-      addField(args, "idem", idem);
+      addField(fields, "idem", idem);
     }
-    List<String> scriptKeys = List.of(keys.waiting(), keys.delayed(), keys.marker(), keys.seq(), keys.job(id),
-        keys.idempotency(idem == null ? "-" : idem), keys.image(inputRef));
+    long idemTtl = idem == null ? 0 : cfg.retention().toMillis();
+    String idemKey = keys.idempotency(idem == null ? "-" : idem);
     if (!images.inline()) {
       // stored first, the record keeps the reference; taken away again if the job is not queued after all
-      args.set(4, Buffer.buffer());
       return images.put(inputRef, req.image(), null)
-          .compose(v -> runEnqueue(scriptKeys, args, id, info, req))
+          .compose(v -> runEnqueue(new EnqueueCall(id, idemTtl, idemKey, keys.image(inputRef), Buffer.buffer(), fields), info, req))
           .transform(ar -> ar.succeeded() && ar.result().id().equals(id) ? Future.succeededFuture(ar.result())
               : withImageRemovedUnless(inputRef, ar, ar.succeeded() || ar.cause() instanceof JobRejectedException
                   ? Future.succeededFuture(false)
@@ -223,7 +231,7 @@ public final class JobQueue {
                   : redis.send(Command.EXISTS, keys.job(id)).map(r -> r.toInteger() == 1)));
     }
     // The image travels inside the script call: it is stored only if the job is, with no time-to-live to manage.
-    return runEnqueue(scriptKeys, args, id, info, req);
+    return runEnqueue(new EnqueueCall(id, idemTtl, idemKey, keys.image(inputRef), req.image(), fields), info, req);
   }
 
   /**
@@ -237,14 +245,36 @@ public final class JobQueue {
         .transform(v -> outcome.succeeded() ? Future.succeededFuture(outcome.result()) : Future.failedFuture(outcome.cause()));
   }
 
-  private Future<Enqueued> runEnqueue(List<String> scriptKeys, List<Object> args, String id, ImageInfo info, NewJob req) {
-    return redis.eval(ENQUEUE, scriptKeys, args).compose(r -> {
+  /** One request of a batched enqueue call (lua/enqueue.lua); {@code image} is empty when another store holds it. */
+  private record EnqueueCall(String id, long idemTtlMs, String idemKey, String imageKey, Buffer image, List<String> fields) {}
+
+  private Future<List<Response>> sendEnqueues(List<EnqueueCall> calls) {
+    List<String> scriptKeys = new ArrayList<>(4 + 3 * calls.size());
+    scriptKeys.addAll(List.of(keys.waiting(), keys.delayed(), keys.marker(), keys.seq()));
+    List<Object> args = new ArrayList<>();
+    args.add(keys.jobPrefix());
+    args.add(cfg.maxDepth());
+    for (EnqueueCall c : calls) {
+      scriptKeys.add(keys.job(c.id()));
+      scriptKeys.add(c.idemKey());
+      scriptKeys.add(c.imageKey());
+      args.add(c.id());
+      args.add(c.idemTtlMs());
+      args.add(c.image());
+      args.add(c.fields().size() / 2);
+      args.addAll(c.fields());
+    }
+    return redis.eval(ENQUEUE, scriptKeys, args).map(JobQueue::entries);
+  }
+
+  private Future<Enqueued> runEnqueue(EnqueueCall call, ImageInfo info, NewJob req) {
+    return enqueues.submit(call).compose(r -> {
       String status = r.get(0).toString();
       switch (status) {
         case "ok":
-          LOG.debug("job {} queued at position {} ({}x{} {}, prompt {} chars)", id, r.get(2).toInteger(),
+          LOG.debug("job {} queued at position {} ({}x{} {}, prompt {} chars)", call.id(), r.get(2).toInteger(),
               info.width(), info.height(), info.format(), req.prompt().strip().length());
-          return Future.succeededFuture(new Enqueued(id, r.get(2).toInteger(), false));
+          return Future.succeededFuture(new Enqueued(call.id(), r.get(2).toInteger(), false));
         case "dup":
           return Future.succeededFuture(new Enqueued(r.get(1).toString(), r.get(2).toInteger(), true));
         default:
@@ -255,7 +285,13 @@ public final class JobQueue {
     });
   }
 
-  private static void addField(List<Object> args, String field, String value) {
+  private static List<Response> entries(Response r) {
+    List<Response> out = new ArrayList<>(r.size());
+    r.forEach(out::add);
+    return out;
+  }
+
+  private static void addField(List<String> args, String field, String value) {
     args.add(field);
     args.add(value);
   }
@@ -340,18 +376,29 @@ public final class JobQueue {
     return runComplete(id, fence, ref, result, meta);
   }
 
+  /** One request of a batched complete call (lua/complete.lua); {@code image} is empty when another store holds it. */
+  private record CompleteCall(String id, long fence, String ref, Buffer image, String info) {}
+
+  private Future<List<Response>> sendCompletions(List<CompleteCall> calls) {
+    List<Object> args = new ArrayList<>(6 + 5 * calls.size());
+    args.addAll(List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), cfg.retention().toMillis(),
+        cfg.eventsMaxLen(), imageRetentionMs()));
+    for (CompleteCall c : calls) {
+      args.addAll(List.of(c.id(), c.fence(), c.ref(), c.image(), c.info()));
+    }
+    return redis.eval(COMPLETE, List.of(keys.active(), keys.outcomes(), keys.stats()), args).map(JobQueue::entries);
+  }
+
   private Future<Outcome> runComplete(String id, long fence, String ref, Buffer inlineResult, JsonObject meta) {
-    return redis.eval(COMPLETE, List.of(keys.active(), keys.outcomes(), keys.stats()),
-        List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), id, fence, ref, inlineResult, meta.encode(),
-            cfg.retention().toMillis(), cfg.eventsMaxLen(), imageRetentionMs())).map(r -> {
-              Outcome o = outcome(r);
-              if (!o.accepted()) {
-                LOG.warn("job {}: result refused, the lease (fence {}) is no longer ours (state {})", id, fence, o.state());
-              } else {
-                LOG.debug("job {} succeeded", id);
-              }
-              return o;
-            });
+    return completions.submit(new CompleteCall(id, fence, ref, inlineResult, meta.encode())).map(r -> {
+      Outcome o = outcome(r);
+      if (!o.accepted()) {
+        LOG.warn("job {}: result refused, the lease (fence {}) is no longer ours (state {})", id, fence, o.state());
+      } else {
+        LOG.debug("job {} succeeded", id);
+      }
+      return o;
+    });
   }
 
   /**

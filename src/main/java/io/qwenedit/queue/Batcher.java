@@ -1,0 +1,112 @@
+package io.qwenedit.queue;
+
+import io.vertx.core.AsyncResult;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+import java.util.function.ToLongFunction;
+
+/**
+ * Group commit for one kind of queue call: a request goes out at once while fewer than {@code maxInFlight} calls are
+ * on their way; requests that arrive meanwhile go out together, as one call, when one comes back. A quiet queue waits
+ * for nothing; a busy one pays Redis's per-call cost (script start, network) once for many jobs. Each request still
+ * gets its own answer: {@code send} returns one result per item, in order, and a failed call fails each request with
+ * its cause.
+ */
+final class Batcher<I, O> {
+  private record Pending<I, O>(I item, Promise<O> promise) {}
+
+  private final int maxInFlight;
+  private final int maxItems;
+  private final long maxWeight;
+  private final ToLongFunction<I> weight;
+  private final Function<List<I>, Future<List<O>>> send;
+  private final ArrayDeque<Pending<I, O>> waiting = new ArrayDeque<>();
+  private int inFlight;
+
+  /**
+   * @param maxItems  at most this many requests in one call
+   * @param maxWeight a call stops growing before it would pass this weight (bytes of images), though a single
+   *                  request heavier than that still goes, alone
+   */
+  Batcher(int maxInFlight, int maxItems, long maxWeight, ToLongFunction<I> weight, Function<List<I>, Future<List<O>>> send) {
+    this.maxInFlight = maxInFlight;
+    this.maxItems = maxItems;
+    this.maxWeight = maxWeight;
+    this.weight = weight;
+    this.send = send;
+  }
+
+  Future<O> submit(I item) {
+    Promise<O> promise = Promise.promise();
+    List<Pending<I, O>> batch;
+    synchronized (this) {
+      waiting.add(new Pending<>(item, promise));
+      batch = takeBatch();
+    }
+    if (batch != null) {
+      dispatch(batch);
+    }
+    return promise.future();
+  }
+
+  /** The next call's requests, oldest first, or null when none waits or enough calls are on their way. */
+  private List<Pending<I, O>> takeBatch() {
+    if (waiting.isEmpty() || inFlight >= maxInFlight) {
+      return null;
+    }
+    inFlight++;
+    List<Pending<I, O>> batch = new ArrayList<>(Math.min(waiting.size(), maxItems));
+    long total = 0;
+    while (!waiting.isEmpty() && batch.size() < maxItems) {
+      long w = weight.applyAsLong(waiting.peek().item());
+      if (!batch.isEmpty() && total + w > maxWeight) {
+        break;
+      }
+      total += w;
+      batch.add(waiting.poll());
+    }
+    return batch;
+  }
+
+  private void dispatch(List<Pending<I, O>> batch) {
+    List<I> items = new ArrayList<>(batch.size());
+    batch.forEach(p -> items.add(p.item()));
+    Future<List<O>> call;
+    try {
+      call = send.apply(items);
+    } catch (RuntimeException e) {
+      call = Future.failedFuture(e);
+    }
+    call.onComplete(ar -> {
+      List<Pending<I, O>> next;
+      synchronized (this) {
+        inFlight--;
+        next = takeBatch();
+      }
+      if (next != null) {
+        dispatch(next); // first, so the next call is on its way while these answers are handled
+      }
+      answer(batch, ar);
+    });
+  }
+
+  private static <I, O> void answer(List<Pending<I, O>> batch, AsyncResult<List<O>> ar) {
+    if (ar.succeeded() && ar.result().size() != batch.size()) {
+      IllegalStateException e = new IllegalStateException(
+          "a batched queue call answered " + ar.result().size() + " results for " + batch.size() + " requests");
+      batch.forEach(p -> p.promise().fail(e));
+      return;
+    }
+    for (int i = 0; i < batch.size(); i++) {
+      if (ar.succeeded()) {
+        batch.get(i).promise().complete(ar.result().get(i));
+      } else {
+        batch.get(i).promise().fail(ar.cause());
+      }
+    }
+  }
+}

@@ -1,0 +1,124 @@
+package io.qwenedit.queue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class BatcherTest {
+  /** A send function that records each call and answers only when the test says so. */
+  private static final class Calls {
+    final List<List<String>> items = new ArrayList<>();
+    final List<Promise<List<String>>> answers = new ArrayList<>();
+
+    Future<List<String>> send(List<String> batch) {
+      items.add(batch);
+      Promise<List<String>> p = Promise.promise();
+      answers.add(p);
+      return p.future();
+    }
+
+    /** Answers call {@code i} with each item upper-cased. */
+    void answer(int i) {
+      answers.get(i).complete(items.get(i).stream().map(String::toUpperCase).toList());
+    }
+  }
+
+  private static Batcher<String, String> batcher(Calls calls, int inFlight, int maxItems, long maxWeight) {
+    return new Batcher<>(inFlight, maxItems, maxWeight, String::length, calls::send);
+  }
+
+  @Test
+  void aRequestGoesOutAtOnceWhenNothingIsOnItsWay() {
+    Calls calls = new Calls();
+    Future<String> a = batcher(calls, 1, 16, 1000).submit("a");
+    assertEquals(List.of(List.of("a")), calls.items, "sent without waiting for company");
+    calls.answer(0);
+    assertEquals("A", a.result());
+  }
+
+  @Test
+  void requestsThatArriveWhileCallsAreOutGoTogetherAndEachGetsItsOwnAnswer() {
+    Calls calls = new Calls();
+    Batcher<String, String> b = batcher(calls, 2, 16, 1000);
+    List<Future<String>> f = new ArrayList<>();
+    for (String s : List.of("a", "b", "c", "d", "e")) {
+      f.add(b.submit(s));
+    }
+    assertEquals(List.of(List.of("a"), List.of("b")), calls.items, "two calls on their way, the rest wait");
+    calls.answer(1);
+    assertEquals(List.of("c", "d", "e"), calls.items.get(2), "the waiting ones go as one call, in order");
+    assertEquals("B", f.get(1).result());
+    assertTrue(!f.get(0).isComplete(), "a's call has not answered yet");
+    calls.answer(0);
+    calls.answer(2);
+    assertEquals(List.of("A", "B", "C", "D", "E"), f.stream().map(Future::result).toList());
+    assertEquals(3, calls.items.size());
+  }
+
+  @Test
+  void aCallCarriesAtMostMaxItemsAndStopsBeforeItsWeightLimit() {
+    Calls calls = new Calls();
+    Batcher<String, String> b = batcher(calls, 1, 3, 10);
+    b.submit("first");
+    for (String s : List.of("a", "b", "c", "d", "0123456789xyz", "e")) {
+      b.submit(s);
+    }
+    calls.answer(0);
+    assertEquals(List.of("a", "b", "c"), calls.items.get(1), "three at most");
+    calls.answer(1);
+    assertEquals(List.of("d"), calls.items.get(2), "the next would pass the weight limit");
+    calls.answer(2);
+    assertEquals(List.of("0123456789xyz"), calls.items.get(3), "heavier than the limit on its own: it still goes, alone");
+    calls.answer(3);
+    assertEquals(List.of("e"), calls.items.get(4));
+  }
+
+  @Test
+  void aFailedCallFailsEachOfItsRequestsAndTheNextCallStillGoes() {
+    Calls calls = new Calls();
+    Batcher<String, String> b = batcher(calls, 1, 16, 1000);
+    Future<String> a = b.submit("a");
+    Future<String> x = b.submit("x");
+    Future<String> y = b.submit("y");
+    RuntimeException boom = new RuntimeException("connection lost");
+    calls.answers.get(0).fail(boom);
+    assertSame(boom, a.cause());
+    assertEquals(List.of("x", "y"), calls.items.get(1));
+    calls.answers.get(1).fail(boom);
+    assertSame(boom, x.cause());
+    assertSame(boom, y.cause());
+    Future<String> z = b.submit("z");
+    calls.answer(2);
+    assertEquals("Z", z.result(), "the batcher carries on after failures");
+  }
+
+  @Test
+  void anAnswerWithTheWrongNumberOfResultsFailsEveryRequestOfThatCall() {
+    Calls calls = new Calls();
+    Batcher<String, String> b = batcher(calls, 1, 16, 1000);
+    b.submit("a");
+    Future<String> x = b.submit("x");
+    Future<String> y = b.submit("y");
+    calls.answer(0);
+    calls.answers.get(1).complete(List.of("X"));
+    assertTrue(x.failed() && y.failed());
+    assertTrue(x.cause().getMessage().contains("1 results for 2 requests"), x.cause().getMessage());
+  }
+
+  @Test
+  void aSendThatThrowsFailsItsRequestsInsteadOfLosingThem() {
+    Batcher<String, String> b = new Batcher<>(1, 16, 1000, String::length, items -> {
+      throw new IllegalStateException("client closed");
+    });
+    Future<String> a = b.submit("a");
+    Future<String> c = b.submit("c");
+    assertEquals("client closed", a.cause().getMessage());
+    assertEquals("client closed", c.cause().getMessage(), "the in-flight count was given back");
+  }
+}
