@@ -8,13 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.qwenedit.config.Config;
 import io.qwenedit.queue.QueueResults.Claimed;
 import io.qwenedit.queue.QueueResults.Enqueued;
-import io.qwenedit.redis.RedisCommands;
 import io.qwenedit.testing.Images;
 import io.qwenedit.testing.RedisServerExtension;
-import io.qwenedit.testing.TestConfigs;
+import io.qwenedit.testing.TestQueues;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -25,7 +23,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -46,7 +43,7 @@ class ImageStoreSeamTest {
   @TempDir
   Path dir;
 
-  private final List<RedisCommands> clients = new ArrayList<>();
+  private final TestQueues queues = new TestQueues();
 
   /** Images as files in one directory, the way a shared-volume store would keep them (expiry left to a sweep). */
   static final class DirectoryImageStore implements ImageStore {
@@ -81,16 +78,12 @@ class ImageStoreSeamTest {
   }
 
   private JobQueue queue(Vertx vertx, String... overrides) {
-    Config cfg = TestConfigs.config(REDIS.url(), overrides);
-    RedisCommands redis = new RedisCommands(vertx, cfg.redis(), "test");
-    clients.add(redis);
-    return new JobQueue(redis, cfg.queue(), new DirectoryImageStore(vertx, dir));
+    return queues.queue(vertx, REDIS.url(), new DirectoryImageStore(vertx, dir), overrides);
   }
 
   @AfterEach
   void closeClients() {
-    clients.forEach(c -> await(c.close()));
-    clients.clear();
+    queues.close();
   }
 
   private List<String> files() throws IOException {

@@ -9,16 +9,14 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.qwenedit.config.Config;
 import io.qwenedit.queue.QueueResults.Claim;
 import io.qwenedit.queue.QueueResults.Claimed;
 import io.qwenedit.queue.QueueResults.Enqueued;
 import io.qwenedit.queue.QueueResults.Lease;
 import io.qwenedit.queue.QueueResults.Outcome;
-import io.qwenedit.redis.RedisCommands;
 import io.qwenedit.testing.Images;
 import io.qwenedit.testing.RedisServerExtension;
-import io.qwenedit.testing.TestConfigs;
+import io.qwenedit.testing.TestQueues;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
@@ -37,19 +35,15 @@ class JobQueueTest {
   @RegisterExtension
   static final RedisServerExtension REDIS = new RedisServerExtension();
 
-  private final List<RedisCommands> clients = new ArrayList<>();
+  private final TestQueues queues = new TestQueues();
 
   private JobQueue queue(Vertx vertx, String... overrides) {
-    Config cfg = TestConfigs.config(REDIS.url(), overrides);
-    RedisCommands redis = new RedisCommands(vertx, cfg.redis(), "test");
-    clients.add(redis);
-    return new JobQueue(redis, cfg.queue());
+    return queues.queue(vertx, REDIS.url(), null, overrides);
   }
 
   @AfterEach
   void closeClients() {
-    clients.forEach(c -> await(c.close()));
-    clients.clear();
+    queues.close();
   }
 
   private static NewJob edit(String prompt) {

@@ -5,14 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.qwenedit.config.Config;
 import io.qwenedit.queue.QueueResults.Claimed;
 import io.qwenedit.queue.QueueResults.Enqueued;
 import io.qwenedit.queue.QueueResults.Outcome;
-import io.qwenedit.redis.RedisCommands;
 import io.qwenedit.testing.Images;
 import io.qwenedit.testing.RedisServerExtension;
-import io.qwenedit.testing.TestConfigs;
+import io.qwenedit.testing.TestQueues;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
@@ -36,19 +34,15 @@ class QueueBatchingTest {
   @RegisterExtension
   static final RedisServerExtension REDIS = new RedisServerExtension();
 
-  private final List<RedisCommands> clients = new ArrayList<>();
+  private final TestQueues queues = new TestQueues();
 
   private JobQueue queue(Vertx vertx, String... overrides) {
-    Config cfg = TestConfigs.config(REDIS.url(), overrides);
-    RedisCommands redis = new RedisCommands(vertx, cfg.redis(), "test");
-    clients.add(redis);
-    return new JobQueue(redis, cfg.queue());
+    return queues.queue(vertx, REDIS.url(), null, overrides);
   }
 
   @AfterEach
   void closeClients() {
-    clients.forEach(c -> await(c.close()));
-    clients.clear();
+    queues.close();
   }
 
   /** Script calls Redis has run so far. */
