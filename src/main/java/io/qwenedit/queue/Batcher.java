@@ -7,44 +7,57 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.function.ToLongFunction;
 
 /**
  * Group commit for one kind of queue call: a request goes out at once while fewer than {@code maxInFlight} calls are
  * on their way; requests that arrive meanwhile go out together, as one call, when one comes back. A quiet queue waits
  * for nothing; a busy one pays Redis's per-call cost (script start, network) once for many jobs. Each request still
- * gets its own answer: {@code send} returns one result per item, in order, and a failed call fails each request with
- * its cause.
+ * gets its own answer: {@code send} returns one result per item, in order, and a failed call fails each of its
+ * requests with its cause. As with any call whose answer is lost, a failed call may have done part of its work (a
+ * script stopped by an error keeps what it wrote before it): callers treat a failure as "not known to be done".
  */
 final class Batcher<I, O> {
-  private record Pending<I, O>(I item, Promise<O> promise) {}
+  private record Pending<I, O>(I item, long weight, Promise<O> promise) {}
 
   private final int maxInFlight;
   private final int maxItems;
   private final long maxWeight;
   private final ToLongFunction<I> weight;
+  private final Predicate<Throwable> failsWaiting;
   private final Function<List<I>, Future<List<O>>> send;
   private final ArrayDeque<Pending<I, O>> waiting = new ArrayDeque<>();
   private int inFlight;
 
   /**
-   * @param maxItems  at most this many requests in one call
-   * @param maxWeight a call stops growing before it would pass this weight (bytes of images), though a single
-   *                  request heavier than that still goes, alone
+   * @param maxItems     at most this many requests in one call
+   * @param maxWeight    a call stops growing before it would pass this weight (bytes of images), though a single
+   *                     request heavier than that still goes, alone
+   * @param failsWaiting a call failure for which every waiting request fails at once too, with the same cause (Redis
+   *                     unreachable or silent: they would each wait for a call of their own to fail the same way)
    */
-  Batcher(int maxInFlight, int maxItems, long maxWeight, ToLongFunction<I> weight, Function<List<I>, Future<List<O>>> send) {
+  Batcher(int maxInFlight, int maxItems, long maxWeight, ToLongFunction<I> weight, Predicate<Throwable> failsWaiting,
+          Function<List<I>, Future<List<O>>> send) {
     this.maxInFlight = maxInFlight;
     this.maxItems = maxItems;
     this.maxWeight = maxWeight;
     this.weight = weight;
+    this.failsWaiting = failsWaiting;
     this.send = send;
   }
 
   Future<O> submit(I item) {
     Promise<O> promise = Promise.promise();
+    long w;
+    try {
+      w = weight.applyAsLong(item);
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
     List<Pending<I, O>> batch;
     synchronized (this) {
-      waiting.add(new Pending<>(item, promise));
+      waiting.add(new Pending<>(item, w, promise));
       batch = takeBatch();
     }
     if (batch != null) {
@@ -62,7 +75,7 @@ final class Batcher<I, O> {
     List<Pending<I, O>> batch = new ArrayList<>(Math.min(waiting.size(), maxItems));
     long total = 0;
     while (!waiting.isEmpty() && batch.size() < maxItems) {
-      long w = weight.applyAsLong(waiting.peek().item());
+      long w = waiting.peek().weight();
       if (!batch.isEmpty() && total + w > maxWeight) {
         break;
       }
@@ -82,15 +95,22 @@ final class Batcher<I, O> {
       call = Future.failedFuture(e);
     }
     call.onComplete(ar -> {
-      List<Pending<I, O>> next;
+      List<Pending<I, O>> next = null;
+      List<Pending<I, O>> alsoFailed = List.of();
       synchronized (this) {
         inFlight--;
-        next = takeBatch();
+        if (ar.failed() && failsWaiting.test(ar.cause())) {
+          alsoFailed = new ArrayList<>(waiting);
+          waiting.clear();
+        } else {
+          next = takeBatch();
+        }
       }
       if (next != null) {
         dispatch(next); // first, so the next call is on its way while these answers are handled
       }
       answer(batch, ar);
+      alsoFailed.forEach(p -> p.promise().fail(ar.cause()));
     });
   }
 

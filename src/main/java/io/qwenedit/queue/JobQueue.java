@@ -11,6 +11,7 @@ import io.qwenedit.queue.QueueResults.Running;
 import io.qwenedit.queue.QueueResults.Snapshot;
 import io.qwenedit.redis.LuaScript;
 import io.qwenedit.redis.RedisCommands;
+import io.qwenedit.redis.RedisUnavailableException;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
@@ -85,9 +86,10 @@ public final class JobQueue {
     this.contextKeysWithMarker = List.copyOf(withMarker);
     this.contextSettings = List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), cfg.retention().toMillis(),
         cfg.eventsMaxLen(), cfg.deadRetention().toMillis(), cfg.deadMax(), imageRetentionMs());
-    this.enqueues = new Batcher<>(BATCH_IN_FLIGHT, BATCH_MAX_JOBS, BATCH_MAX_BYTES, c -> c.image().length(), this::sendEnqueues);
+    this.enqueues = new Batcher<>(BATCH_IN_FLIGHT, BATCH_MAX_JOBS, BATCH_MAX_BYTES, c -> c.image().length(),
+        RedisUnavailableException.class::isInstance, this::sendEnqueues);
     this.completions = new Batcher<>(BATCH_IN_FLIGHT, BATCH_MAX_JOBS, BATCH_MAX_BYTES, c -> c.image().length(),
-        this::sendCompletions);
+        RedisUnavailableException.class::isInstance, this::sendCompletions);
   }
 
   /** queue_context's settings, then the script's own arguments. */

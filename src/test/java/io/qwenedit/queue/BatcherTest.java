@@ -11,6 +11,15 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class BatcherTest {
+  /** The failure that also fails the requests still waiting (JobQueue uses RedisUnavailableException). */
+  private static final class Unreachable extends RuntimeException {
+    Unreachable() {
+      super("Redis at 127.0.0.1:1 is not reachable");
+    }
+  }
+
+  private static final Class<Unreachable> UNREACHABLE = Unreachable.class;
+
   /** A send function that records each call and answers only when the test says so. */
   private static final class Calls {
     final List<List<String>> items = new ArrayList<>();
@@ -30,7 +39,7 @@ class BatcherTest {
   }
 
   private static Batcher<String, String> batcher(Calls calls, int inFlight, int maxItems, long maxWeight) {
-    return new Batcher<>(inFlight, maxItems, maxWeight, String::length, calls::send);
+    return new Batcher<>(inFlight, maxItems, maxWeight, String::length, UNREACHABLE::isInstance, calls::send);
   }
 
   @Test
@@ -113,12 +122,46 @@ class BatcherTest {
 
   @Test
   void aSendThatThrowsFailsItsRequestsInsteadOfLosingThem() {
-    Batcher<String, String> b = new Batcher<>(1, 16, 1000, String::length, items -> {
+    Batcher<String, String> b = new Batcher<>(1, 16, 1000, String::length, UNREACHABLE::isInstance, items -> {
       throw new IllegalStateException("client closed");
     });
     Future<String> a = b.submit("a");
     Future<String> c = b.submit("c");
     assertEquals("client closed", a.cause().getMessage());
     assertEquals("client closed", c.cause().getMessage(), "the in-flight count was given back");
+  }
+
+  @Test
+  void whenRedisCannotBeReachedTheWaitingRequestsFailAtOnceInsteadOfWaitingForCallsOfTheirOwn() {
+    Calls calls = new Calls();
+    Batcher<String, String> b = batcher(calls, 1, 2, 1000);
+    Future<String> a = b.submit("a");
+    List<Future<String>> waiting = new ArrayList<>();
+    for (String s : List.of("b", "c", "d", "e", "f")) {
+      waiting.add(b.submit(s));
+    }
+    Unreachable down = new Unreachable();
+    calls.answers.get(0).fail(down);
+    assertSame(down, a.cause());
+    waiting.forEach(f -> assertSame(down, f.cause(), "failed with the same cause, without a call of its own"));
+    assertEquals(1, calls.items.size());
+    Future<String> later = b.submit("g");
+    calls.answer(1);
+    assertEquals("G", later.result(), "once Redis answers again, requests go out as before");
+  }
+
+  @Test
+  void aRequestWhoseWeightCannotBeToldFailsAloneAndTheBatcherCarriesOn() {
+    Calls calls = new Calls();
+    Batcher<String, String> b = new Batcher<>(1, 16, 1000, s -> {
+      if (s.equals("bad")) {
+        throw new IllegalArgumentException("no image");
+      }
+      return s.length();
+    }, UNREACHABLE::isInstance, calls::send);
+    assertEquals("no image", b.submit("bad").cause().getMessage());
+    Future<String> ok = b.submit("ok");
+    calls.answer(0);
+    assertEquals("OK", ok.result());
   }
 }
