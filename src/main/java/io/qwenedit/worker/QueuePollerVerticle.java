@@ -79,6 +79,8 @@ public final class QueuePollerVerticle extends SupervisedVerticle {
     waiter = new JobWaiter(vertx, queue, config.redis(), config.queue(), config.worker().workerId());
     consume(Addresses.ARBITER_CHANGED, msg -> {
       if (waitingForSlot) {
+        // a slot may be free: progress is due again from now on, so a loop that does not move on is seen as stalled
+        waitingForSlot = false;
         loop();
       }
     });
