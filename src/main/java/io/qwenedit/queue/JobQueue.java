@@ -220,20 +220,21 @@ public final class JobQueue {
     if (idem != null) {
       addField(fields, "idem", idem);
     }
-    long idemTtl = idem == null ? 0 : cfg.retention().toMillis();
-    String idemKey = keys.idempotency(idem == null ? "-" : idem);
+    // inline, the image travels inside the script call: it is stored only if the job is, with no time-to-live to manage
+    EnqueueCall call = new EnqueueCall(id, idem == null ? 0 : cfg.retention().toMillis(),
+        keys.idempotency(idem == null ? "-" : idem), keys.image(inputRef), images.inline() ? req.image() : Buffer.buffer(),
+        fields);
     if (!images.inline()) {
       // stored first, the record keeps the reference; taken away again if the job is not queued after all
       return images.put(inputRef, req.image(), null)
-          .compose(v -> runEnqueue(new EnqueueCall(id, idemTtl, idemKey, keys.image(inputRef), Buffer.buffer(), fields), info, req))
+          .compose(v -> runEnqueue(call, info, req))
           .transform(ar -> ar.succeeded() && ar.result().id().equals(id) ? Future.succeededFuture(ar.result())
               : withImageRemovedUnless(inputRef, ar, ar.succeeded() || ar.cause() instanceof JobRejectedException
                   ? Future.succeededFuture(false)
                   // no answer: the script may have run all the same, and then the job needs its image
                   : redis.send(Command.EXISTS, keys.job(id)).map(r -> r.toInteger() == 1)));
     }
-    // The image travels inside the script call: it is stored only if the job is, with no time-to-live to manage.
-    return runEnqueue(new EnqueueCall(id, idemTtl, idemKey, keys.image(inputRef), req.image(), fields), info, req);
+    return runEnqueue(call, info, req);
   }
 
   /**
