@@ -1,20 +1,17 @@
 -- Stores result images and marks jobs succeeded; fenced (a holder whose lease was taken over changes nothing). A batch
 -- of one or more completions, each judged on its own (JobQueue sends completions that arrive together in one call).
--- KEYS: active, events, stats
--- ARGV: job_prefix, img_prefix, channel, retention_ms, events_max, image_retention_ms (images of finished jobs may go
---       sooner than their records), then for each job: id, fence, result_ref, result bytes (empty: stored elsewhere by
---       the caller), result_info
+-- KEYS, ARGV[1..8]: queue_context (lib.lua)   ARGV[9..]: for each job: id, fence, result_ref, result bytes (empty:
+--       stored elsewhere by the caller), result_info
 -- Returns for each job, in order: {1, 'succeeded'} | {0, its state or 'missing'}
-local active, events, stats = KEYS[1], KEYS[2], KEYS[3]
-local job_prefix, img_prefix, channel = ARGV[1], ARGV[2], ARGV[3]
--- settings stay text: redis.call would turn numbers back into text (see int_text)
-local retention, events_max, image_retention = ARGV[4], ARGV[5], ARGV[6]
+local k, a = queue_context()
+-- the settings handed to redis.call stay the text they came as: numbers would be formatted again (see int_text)
+local retention, events_max, image_retention = ARGV[4], ARGV[5], ARGV[8]
 local now
 local out = {}
 local succeeded = 0
-for a = 7, #ARGV, 5 do
-  local id, fence, ref, image, info = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
-  local jk = job_prefix .. id
+for i = 9, #ARGV, 5 do
+  local id, fence, ref, image, info = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local jk = a.job_prefix .. id
   local cur = redis.call('HMGET', jk, 'state', 'fence', 'attempts', 'holder', 'started_at', 'attempt_log', 'input',
     'error_code', 'gpu')
   if cur[1] ~= 'running' or cur[2] ~= fence then
@@ -22,9 +19,9 @@ for a = 7, #ARGV, 5 do
   else
     now = now or int_text(now_ms())
     if image ~= '' then -- empty: the caller stored the image in another store
-      redis.call('SET', img_prefix .. ref, image, 'PX', image_retention)
+      redis.call('SET', a.img_prefix .. ref, image, 'PX', image_retention)
     end
-    if cur[7] then redis.call('PEXPIRE', img_prefix .. cur[7], image_retention) end
+    if cur[7] then redis.call('PEXPIRE', a.img_prefix .. cur[7], image_retention) end
     local log = with_attempt(cur[6], success_entry(cur[3], cur[4], cur[9], cur[5], now))
     redis.call('HSET', jk, 'state', 'succeeded', 'finished_at', now, 'updated_at', now, 'result', ref,
       'result_info', info, 'attempt_log', log)
@@ -32,13 +29,13 @@ for a = 7, #ARGV, 5 do
       -- an earlier attempt's error is history now (it stays in the attempt log)
       redis.call('HDEL', jk, 'error_code', 'error_message', 'error_retryable')
     end
-    redis.call('ZREM', active, id)
+    redis.call('ZREM', k.active, id)
     redis.call('PEXPIRE', jk, retention)
-    record_outcome(events, events_max, id, 'succeeded', now)
-    redis.call('PUBLISH', channel, simple_event(id, 'succeeded', 'succeeded', now))
+    record_outcome(k.events, events_max, id, 'succeeded', now)
+    redis.call('PUBLISH', a.channel, simple_event(id, 'succeeded', 'succeeded', now))
     succeeded = succeeded + 1
     out[#out + 1] = {1, 'succeeded'}
   end
 end
-if succeeded > 0 then incr_stat(stats, 'succeeded', succeeded) end
+if succeeded > 0 then incr_stat(k.stats, 'succeeded', succeeded) end
 return out

@@ -1,7 +1,7 @@
 -- Shared helpers, prepended to every qwenedit script. All keys live under one hash tag ({q}), so each script
 -- touches a single hash slot; job and image keys are built from prefixes passed in ARGV.
--- The keys and settings of every script that may end a job (claim, fail, release, cancel, reap), in one order:
--- KEYS wait, delayed, active, dead, outcomes, stats, then marker for the scripts that wake consumers;
+-- The keys and settings of every script that may end a job (claim, complete, fail, release, cancel, reap), in one
+-- order: KEYS wait, delayed, active, dead, outcomes, stats, then marker for the scripts that wake consumers;
 -- ARGV job_prefix, img_prefix, channel, retention_ms, events_max, dead_retention_ms, dead_max, image_retention_ms,
 -- then the script's own arguments from ARGV[9].
 local function queue_context()

@@ -383,13 +383,12 @@ public final class JobQueue {
   private record CompleteCall(String id, long fence, String ref, Buffer image, String info) {}
 
   private Future<List<Response>> sendCompletions(List<CompleteCall> calls) {
-    List<Object> args = new ArrayList<>(6 + 5 * calls.size());
-    args.addAll(List.of(keys.jobPrefix(), keys.imagePrefix(), keys.eventsChannel(), cfg.retention().toMillis(),
-        cfg.eventsMaxLen(), imageRetentionMs()));
+    List<Object> args = new ArrayList<>(contextSettings.size() + 5 * calls.size());
+    args.addAll(contextSettings);
     for (CompleteCall c : calls) {
       args.addAll(List.of(c.id(), c.fence(), c.ref(), c.image(), c.info()));
     }
-    return redis.eval(COMPLETE, List.of(keys.active(), keys.outcomes(), keys.stats()), args).map(JobQueue::entries);
+    return redis.eval(COMPLETE, contextKeys, args).map(JobQueue::entries);
   }
 
   private Future<Outcome> runComplete(String id, long fence, String ref, Buffer inlineResult, JsonObject meta) {
