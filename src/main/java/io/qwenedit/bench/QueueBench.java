@@ -63,7 +63,7 @@ public final class QueueBench {
     JobQueue producer = new JobQueue(producerRedis, cfg.queue());
     JobQueue consumer = new JobQueue(consumerRedis, cfg.queue());
     try {
-      String version = info(producerRedis, "redis_version");
+      String version = info(producerRedis, "server").getOrDefault("redis_version", "?");
       producerRedis.send(Command.FLUSHDB).await(10, TimeUnit.SECONDS);
       // warm-up: a throughput run, unmeasured, so every figure is the JIT-compiled code's and not the interpreter's
       // (the enqueue, claim and complete paths are the pick-up's too)
@@ -231,27 +231,27 @@ public final class QueueBench {
     }
   }
 
-  /** Redis's CPU time (user + system), the wall time and the commands it served, as INFO reports them. */
+  /** Redis's CPU time (user + system), the wall time and the commands it served, from one INFO. */
   private record RedisLoad(double cpuMicros, double wallMicros, long calls) {
     static RedisLoad read(RedisCommands redis) throws Exception {
-      double cpu = (Double.parseDouble(info(redis, "cpu", "used_cpu_user")) + Double.parseDouble(info(redis, "cpu", "used_cpu_sys"))) * 1e6;
-      long calls = Long.parseLong(info(redis, "stats", "total_commands_processed"));
-      return new RedisLoad(cpu, System.nanoTime() / 1e3, calls);
+      Map<String, String> info = info(redis, "default");
+      double cpu = (Double.parseDouble(info.get("used_cpu_user")) + Double.parseDouble(info.get("used_cpu_sys"))) * 1e6;
+      return new RedisLoad(cpu, System.nanoTime() / 1e3, Long.parseLong(info.get("total_commands_processed")));
     }
 
+    /** From {@code start} to this reading; the INFO of {@code start} itself is counted in between and left out. */
     RedisLoad since(RedisLoad start) {
-      return new RedisLoad(cpuMicros - start.cpuMicros, wallMicros - start.wallMicros, calls - start.calls - 2);
+      return new RedisLoad(cpuMicros - start.cpuMicros, wallMicros - start.wallMicros, calls - start.calls - 1);
     }
   }
 
-  private static String info(RedisCommands redis, String field) throws Exception {
-    return info(redis, "server", field);
-  }
-
-  private static String info(RedisCommands redis, String section, String field) throws Exception {
+  /** The {@code field:value} lines of one INFO section. */
+  private static Map<String, String> info(RedisCommands redis, String section) throws Exception {
     String text = redis.send(Command.INFO, section).await(10, TimeUnit.SECONDS).toString();
-    return text.lines().filter(l -> l.startsWith(field + ":")).map(l -> l.substring(field.length() + 1).strip())
-        .findFirst().orElse("?");
+    Map<String, String> fields = new HashMap<>();
+    text.lines().filter(l -> l.indexOf(':') > 0 && !l.startsWith("#"))
+        .forEach(l -> fields.put(l.substring(0, l.indexOf(':')), l.substring(l.indexOf(':') + 1).strip()));
+    return fields;
   }
 
   private static double round(double v) {
