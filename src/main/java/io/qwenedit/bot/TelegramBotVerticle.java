@@ -16,12 +16,15 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
+import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,7 +55,7 @@ public final class TelegramBotVerticle extends VerticleBase {
   private final Deque<JsonObject> outage = new ArrayDeque<>();
   private final Map<Long, Integer> outagePerChat = new HashMap<>();
   /** Update ids of the kept requests: one Telegram sends again (its offset was never confirmed) is not kept twice. */
-  private final java.util.Set<Long> keptIds = new java.util.HashSet<>();
+  private final Set<Long> keptIds = new HashSet<>();
   private long drainTimer = -1;
   private boolean draining;
   /** The same requests on disk (BOT_OUTAGE_FILE), or null: memory only. */
@@ -77,7 +80,7 @@ public final class TelegramBotVerticle extends VerticleBase {
     chatEvents = vertx.eventBus().<JsonObject>localConsumer(BotAddresses.CHAT_EVENT, this::onChatEvent);
     Future<Void> kept = Future.succeededFuture();
     if (config.bot().outageFile() != null) {
-      outageFile = new OutageFile(vertx, java.nio.file.Path.of(config.bot().outageFile()), () -> new ArrayList<>(outage));
+      outageFile = new OutageFile(vertx, Path.of(config.bot().outageFile()), () -> new ArrayList<>(outage));
       kept = outageFile.load().onSuccess(this::resumeKept).recover(err -> {
         LOG.error("cannot read the requests kept by an earlier run from {} ({}); they are not handled", outageFile.path(),
             err.getMessage());

@@ -45,5 +45,4 @@ final class AllCommand implements Command {
       return roles::stop;
     }));
   }
-
 }

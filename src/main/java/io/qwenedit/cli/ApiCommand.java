@@ -46,5 +46,4 @@ final class ApiCommand implements Command {
     return Service.start(name(), ctx, Duration.ofSeconds(30), vertx -> ApiRole.deploy(vertx, ctx.config())
         .map(id -> () -> LOG.info("stopping the API")));
   }
-
 }

@@ -46,5 +46,4 @@ final class BotCommand implements Command {
             // the lease is given back on the way, so a waiting instance takes over at once
             () -> vertx.undeploy(id).await(30, TimeUnit.SECONDS))));
   }
-
 }
