@@ -95,10 +95,14 @@ final class OutageFile {
     nextWaiters = new ArrayList<>();
     Collection<JsonObject> updates = current.get();
     String text = updates.isEmpty() ? null : String.join("\n", updates.stream().map(JsonObject::encode).toList()) + "\n";
-    inFlight = vertx.<Void>executeBlocking(() -> {
+    Future<Void> write = vertx.executeBlocking(() -> {
       write(text);
       return null;
-    }).andThen(ar -> {
+    });
+    // recorded before the handler is attached: a write that is already done runs the handler at once, and the
+    // handler's "nothing in flight" must not be overwritten afterwards (that left every later save waiting for ever)
+    inFlight = write;
+    write.onComplete(ar -> {
       if (ar.failed() && !failing) {
         LOG.error("cannot write the kept requests to {} ({}): they are in memory only until it works again", file,
             ar.cause().getMessage());

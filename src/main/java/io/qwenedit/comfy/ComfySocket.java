@@ -143,7 +143,7 @@ final class ComfySocket {
       done.complete();
       events.onOpen(reconnect);
     });
-    return connecting;
+    return done.future(); // not the field: a connect that is over at once has already cleared it
   }
 
   private void onClosed(WebSocket ws) {
