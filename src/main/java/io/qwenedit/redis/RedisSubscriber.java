@@ -105,6 +105,12 @@ public final class RedisSubscriber {
       }
       schedulePing();
     }).recover(err -> {
+      synchronized (this) {
+        if (client == c) {
+          // the caller retries this failure: closing must not count as a lost subscription too (a second retry loop)
+          conn = null;
+        }
+      }
       c.close();
       return Future.failedFuture(RedisUnavailableException.wrap(cfg, err));
     });
@@ -147,11 +153,13 @@ public final class RedisSubscriber {
 
   private void lost(RedisConnection which, Throwable err) {
     Redis stale;
+    boolean wasSubscribed;
     synchronized (this) {
       if (closed || which != conn) {
         return;
       }
       conn = null;
+      wasSubscribed = subscribed;
       subscribed = false;
       stale = client;
       vertx.cancelTimer(pingTimer);
@@ -159,7 +167,11 @@ public final class RedisSubscriber {
     LOG.warn("pub/sub connection to {} lost ({}); resubscribing", cfg.displayAddress(), err.getMessage());
     JobMetrics.of(vertx).redisReconnect("subscriber");
     stale.close();
-    scheduleReconnect(err);
+    // Lost before the subscription was confirmed: the connect under way fails (its confirmation never comes) and its
+    // caller retries; retrying here as well would run two loops, each with a subscription of its own in the end.
+    if (wasSubscribed) {
+      scheduleReconnect(err);
+    }
   }
 
   private void scheduleReconnect(Throwable err) {

@@ -1,6 +1,7 @@
 package io.qwenedit.redis;
 
 import static io.qwenedit.testing.Await.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.qwenedit.config.Config;
@@ -46,6 +47,45 @@ class RedisSubscriberTest {
       await(sub.close());
       await(pub.close());
     }
+  }
+
+  @Test
+  void refusedSubscriptionsAreRetriedByOneLoopThatEndsWithOneSubscription(Vertx vertx) throws Exception {
+    Config admin = TestConfigs.config(REDIS.url());
+    RedisCommands redis = new RedisCommands(vertx, admin.redis(), "admin");
+    // a user that may do everything but SUBSCRIBE: every attempt connects, then is refused
+    await(redis.send(Command.ACL, "SETUSER", "norights", "reset", "on", ">pw", "~*", "&*", "+@all", "-subscribe"));
+    Config cfg = TestConfigs.config(REDIS.url().replace("redis://", "redis://norights:pw@"));
+    List<String> got = new CopyOnWriteArrayList<>();
+    AtomicInteger reconnects = new AtomicInteger();
+    RedisSubscriber sub = new RedisSubscriber(vertx, cfg.redis(), List.of("refused-chan"), (c, m) -> got.add(m))
+        .onReconnect(reconnects::incrementAndGet);
+    try {
+      long before = connectionsReceived(redis);
+      sub.startInBackground();
+      // one loop: 5 refusals in about 2 s of back-off (a second loop per refusal made them thousands)
+      Await.until("five refused attempts", Duration.ofSeconds(30), () -> connectionsReceived(redis) - before >= 5);
+      await(redis.send(Command.ACL, "SETUSER", "norights", "+subscribe"));
+      Await.until("subscribed once allowed", Duration.ofSeconds(15), sub::subscribed);
+      Thread.sleep(4_000); // past any back-off after so few refusals: a second loop would have subscribed again by now
+      long subscriptions = await(redis.send(Command.PUBSUB, "NUMSUB", "refused-chan")).get(1).toLong();
+      assertEquals(1L, subscriptions, "one subscription, not one per retry loop");
+      assertEquals(1, reconnects.get(), "the owner is told once");
+      await(redis.send(Command.PUBLISH, "refused-chan", "once"));
+      Await.until("the message", Duration.ofSeconds(3), () -> got.contains("once"));
+      Thread.sleep(300);
+      assertEquals(List.of("once"), got, "delivered once");
+    } finally {
+      await(sub.close());
+      await(redis.send(Command.ACL, "DELUSER", "norights"));
+      await(redis.close());
+    }
+  }
+
+  private static long connectionsReceived(RedisCommands redis) {
+    String info = await(redis.send(Command.INFO, "stats")).toString();
+    return info.lines().filter(l -> l.startsWith("total_connections_received:"))
+        .mapToLong(l -> Long.parseLong(l.substring(l.indexOf(':') + 1).strip())).findFirst().orElseThrow();
   }
 
   @Test
