@@ -2,6 +2,7 @@ package io.qwenedit.supervision;
 
 import io.qwenedit.config.Config;
 import io.qwenedit.worker.Addresses;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonObject;
@@ -24,6 +25,7 @@ public final class ComfyKeeperVerticle extends SupervisedVerticle {
   private final Map<String, Long> unhealthySince = new HashMap<>();
   private final Map<String, Integer> recentRestarts = new HashMap<>();
   private final Map<String, Long> restartingUntil = new HashMap<>();
+  private boolean stopped;
 
   public ComfyKeeperVerticle(Config config, Map<String, ComfyProcess> processes) {
     super(config.worker().testSwitches());
@@ -55,9 +57,18 @@ public final class ComfyKeeperVerticle extends SupervisedVerticle {
     return Future.succeededFuture();
   }
 
+  @Override
+  protected Future<?> stopService() {
+    // The exit watchers cannot be removed: they check this. A stopping worker stops its ComfyUI after this keeper,
+    // and a keeper being replaced leaves the processes to its successor; neither may start one again.
+    stopped = true;
+    return Future.succeededFuture();
+  }
+
   private void watchExit(String gpu, ComfyProcess p) {
-    p.onExit(() -> vertx.runOnContext(v -> {
-      if (!p.alive() && restartingUntil.getOrDefault(gpu, 0L) < System.currentTimeMillis()) {
+    Context own = context; // the JDK calls back on a thread of its own: back to this verticle's thread for its maps
+    p.onExit(() -> own.runOnContext(v -> {
+      if (!stopped && !p.alive() && restartingUntil.getOrDefault(gpu, 0L) < System.currentTimeMillis()) {
         restart(gpu, "the ComfyUI process exited");
       }
     }));
@@ -93,12 +104,19 @@ public final class ComfyKeeperVerticle extends SupervisedVerticle {
     vertx.executeBlocking(() -> {
       p.killTree();
       return null;
-    }).compose(v -> vertx.timer(backoff)).compose(v -> vertx.executeBlocking(() -> {
-      p.start();
-      return null;
-    })).onSuccess(v -> {
+    }).compose(v -> vertx.timer(backoff)).compose(v -> stopped ? Future.failedFuture("stopped")
+        : vertx.executeBlocking(() -> {
+          p.start();
+          return null;
+        })).onSuccess(v -> {
       progressed();
       watchExit(gpu, p);
-    }).onFailure(err -> LOG.error("{}: could not start ComfyUI again: {}", gpu, err.getMessage()));
+    }).onFailure(err -> {
+      if (stopped) {
+        LOG.info("{}: ComfyUI not started again: the keeper stopped meanwhile", gpu);
+      } else {
+        LOG.error("{}: could not start ComfyUI again: {}", gpu, err.getMessage());
+      }
+    });
   }
 }

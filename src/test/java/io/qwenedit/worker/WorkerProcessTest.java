@@ -4,8 +4,10 @@ import static io.qwenedit.testing.Await.await;
 import static io.qwenedit.worker.WorkerTestSupport.awaitState;
 import static io.qwenedit.worker.WorkerTestSupport.enqueue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.qwenedit.config.Config;
@@ -22,9 +24,11 @@ import io.qwenedit.testing.RedisServerExtension;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.HttpURLConnection;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -200,8 +204,21 @@ class WorkerProcessTest {
     Job third = awaitState(q, enqueue(q, "while it wedges"), Duration.ofSeconds(90), JobState.SUCCEEDED, JobState.DEAD);
     assertEquals(JobState.SUCCEEDED, third.state(), third.toJson().encodePrettily());
     assertTrue(third.attempts() >= 2, "the wedged attempt was retried");
-    assertNotEquals(secondPid, emulatorPid(w), "the wedged ComfyUI was killed and started again");
+    long thirdPid = emulatorPid(w);
+    assertNotEquals(secondPid, thirdPid, "the wedged ComfyUI was killed and started again");
     assertTrue(w.log().contains("restarting its ComfyUI"), w.log());
+
+    // it is stopped: its ComfyUI is stopped with it and not started again (the keeper saw that exit too)
+    w.terminate();
+    assertEquals(Integer.valueOf(0), w.waitFor(60_000), w.log());
+    String shutdownLog = w.log().substring(w.log().indexOf("shutting down"));
+    assertFalse(shutdownLog.contains("restarting its ComfyUI"), "no restart during shutdown:\n" + shutdownLog);
+    Await.until("its ComfyUI has exited", Duration.ofSeconds(10), () -> !ProcessHandle.of(thirdPid).map(ProcessHandle::isAlive).orElse(false));
+    Thread.sleep(2_000); // longer than the keeper's first restart back-off (1 s)
+    try (Socket s = new Socket()) {
+      assertThrows(IOException.class, () -> s.connect(new InetSocketAddress("127.0.0.1", port), 1_000),
+          "no ComfyUI is left listening on its port after the worker stopped");
+    }
   }
 
   private static long emulatorPid(ChildProcess worker) throws InterruptedException {
