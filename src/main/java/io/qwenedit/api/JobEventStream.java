@@ -66,6 +66,11 @@ final class JobEventStream {
     }
 
     void start() {
+      if (response.closed()) {
+        // The client left while its job was looked up: a close handler set now would never run, and the stream
+        // (its follow, its line watch, its keep-alive timer) would outlive it until the job ended.
+        return;
+      }
       response.setChunked(true)
           .putHeader(HttpHeaders.CONTENT_TYPE, "text/event-stream; charset=utf-8")
           .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache")

@@ -12,6 +12,9 @@ import io.qwenedit.testing.RedisServerExtension;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.redis.client.Command;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -157,6 +160,23 @@ class EventStreamTest {
     sse.close();
     sse = null;
     Await.until("the stream is released", WAIT, () -> openStreams() == 0.0);
+  }
+
+  @Test
+  void aClientThatLeavesWhileItsJobIsLookedUpLeavesNoStreamBehind() throws Exception {
+    h = ApiHarness.start(REDIS.url());
+    String id = submit("x");
+    // Redis holds every command for a moment: the API's lookup of the job waits while the client comes and goes
+    await(h.redis.send(Command.CLIENT, "PAUSE", "1500", "ALL"));
+    long pausedUntil = System.currentTimeMillis() + 1500;
+    try (Socket s = new Socket("127.0.0.1", h.port)) {
+      s.getOutputStream().write(("GET /v1/jobs/" + id + "/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream().flush();
+      Thread.sleep(300); // the request is in the API's hands
+    }
+    Thread.sleep(Math.max(0, pausedUntil - System.currentTimeMillis()) + 1_000); // the lookup answered, the stream began
+    Await.until("no stream is left open for a client that left", WAIT, () -> openStreams() == 0.0);
   }
 
   @Test
