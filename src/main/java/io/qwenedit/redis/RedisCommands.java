@@ -62,6 +62,7 @@ public final class RedisCommands {
           cn.exceptionHandler(err -> drop(f, "connection error: " + err.getMessage()));
           cn.endHandler(v -> drop(f, "connection closed by the server"));
         });
+        return f; // not the field: a handler that already ran (a connect over at once) may have changed it
       }
       return conn;
     }
