@@ -38,10 +38,17 @@ public final class Registry {
     return new Registry(redis, keys.services(), keys::service);
   }
 
+  /**
+   * Writes this instance's entry (it expires after {@code ttl} unless announced again) and drops from the index the
+   * ids not announced within {@code ttl}: processes that ended without removing themselves (killed, crashed), which
+   * would otherwise stay in the index for good.
+   */
   public Future<Void> announce(String id, JsonObject info, Duration ttl) {
+    long now = System.currentTimeMillis();
     return redis.batch(List.of(
         Request.cmd(Command.SET).arg(entry.apply(id)).arg(info.encode()).arg("PX").arg(ttl.toMillis()),
-        Request.cmd(Command.ZADD).arg(index).arg(System.currentTimeMillis()).arg(id))).mapEmpty();
+        Request.cmd(Command.ZADD).arg(index).arg(now).arg(id),
+        Request.cmd(Command.ZREMRANGEBYSCORE).arg(index).arg("-inf").arg("(" + (now - ttl.toMillis())))).mapEmpty();
   }
 
   public Future<Void> remove(String id) {
