@@ -43,8 +43,11 @@ public final class BotStore {
   /** After an attempt to hold the leader lease: whether we hold it, and who does ({@code owner}). */
   public record Lease(boolean held, String owner) {}
 
-  /** Outcome of an admission check: {@code ok}, {@code active} (limit reached) or {@code quota}. */
-  public record Admission(String status, long count, boolean counted) {}
+  /**
+   * Outcome of an admission check: {@code ok}, {@code active} (limit reached) or {@code quota}; {@code quotaDay} is
+   * the day whose quota counted the request (a refund goes back to that day, even after midnight).
+   */
+  public record Admission(String status, long count, boolean counted, String quotaDay) {}
 
   private final RedisCommands redis;
   private final BotKeys keys;
@@ -147,7 +150,7 @@ public final class BotStore {
     String day = LocalDate.now(ZoneOffset.UTC).format(DAY);
     return redis.eval(ADMIT, List.of(keys.active(userId), keys.quota(userId, day)),
             List.of(reservation, maxActive, quota, Duration.ofHours(48).toSeconds(), RESERVATION_STALE.toMillis(), keepJobIdsMs))
-        .map(r -> new Admission(r.get(0).toString(), r.get(1).toLong(), r.get(2).toInteger() == 1));
+        .map(r -> new Admission(r.get(0).toString(), r.get(1).toLong(), r.get(2).toInteger() == 1, day));
   }
 
   /** The request became job {@code jobId}: it takes the reservation's place, and becomes the person's last job. */
@@ -161,12 +164,15 @@ public final class BotStore {
         Request.cmd(Command.ZADD).arg(keys.jobs()).arg(now).arg(jobId))).mapEmpty();
   }
 
-  /** The request was refused after admission: frees the slot and gives the quota back if it was counted. */
-  public Future<Void> release(long userId, String reservation, boolean refund) {
+  /**
+   * The request was refused after admission: frees the slot and gives the quota back if it was counted, to the day
+   * that counted it (a refund after midnight would otherwise create the next day's counter at -1, with no expiry).
+   */
+  public Future<Void> release(long userId, String reservation, Admission admission) {
     List<Request> reqs = new ArrayList<>();
     reqs.add(Request.cmd(Command.ZREM).arg(keys.active(userId)).arg(reservation));
-    if (refund) {
-      reqs.add(Request.cmd(Command.DECR).arg(keys.quota(userId, LocalDate.now(ZoneOffset.UTC).format(DAY))));
+    if (admission.counted()) {
+      reqs.add(Request.cmd(Command.DECR).arg(keys.quota(userId, admission.quotaDay())));
     }
     return redis.batch(reqs).mapEmpty();
   }

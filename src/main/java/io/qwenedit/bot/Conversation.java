@@ -189,7 +189,7 @@ final class Conversation {
         return placeholder(in.chatId(), lang, replyTo).compose(statusId -> image.get()
             .transform(ar -> {
               if (ar.failed()) {
-                return store.release(in.userId(), reservation, adm.counted())
+                return store.release(in.userId(), reservation, adm)
                     .compose(v -> tell(in.chatId(), statusId, downloadProblem(lang, ar.cause())));
               }
               JsonObject source = new JsonObject().put("kind", "telegram").put("bot", botId).put("chat", in.chatId())
@@ -200,7 +200,7 @@ final class Conversation {
               NewJob job = new NewJob(p, ar.result(), params, null, source, idemKey);
               return queue.enqueue(job).transform(q -> q.succeeded()
                   ? queued(in, lang, reservation, q.result(), statusId, fromPending)
-                  : refused(in, lang, reservation, adm.counted(), statusId, q.cause()));
+                  : refused(in, lang, reservation, adm, statusId, q.cause()));
             }));
       });
     });
@@ -262,12 +262,13 @@ final class Conversation {
             Outbox.buttons(Texts.get(lang, "btn_cancel"), "x:" + e.id()))));
   }
 
-  private Future<Void> refused(Incoming in, String lang, String reservation, boolean counted, Long statusId, Throwable err) {
+  private Future<Void> refused(Incoming in, String lang, String reservation, BotStore.Admission admission, Long statusId,
+                               Throwable err) {
     if (!(err instanceof JobRejectedException r)) {
       return Future.failedFuture(err); // Redis trouble: the verticle keeps the update and tries again later
     }
     LOG.info("chat {}: request refused ({}): {}", in.chatId(), r.code(), r.getMessage());
-    return store.release(in.userId(), reservation, counted).compose(v -> tell(in.chatId(), statusId, rejection(lang, r)));
+    return store.release(in.userId(), reservation, admission).compose(v -> tell(in.chatId(), statusId, rejection(lang, r)));
   }
 
   /** The person-facing text of a refusal, in their language, from the queue's code and its English message. */
