@@ -33,6 +33,19 @@ public record LogConfig(String dir, boolean json, String maxFileSize, int maxHis
     }
   }
 
+  public long maxFileBytes() {
+    return FileSize.valueOf(maxFileSize).getSize();
+  }
+
+  /**
+   * How many rolled files a plain size-rolled log keeps (an owned ComfyUI's output): as many as fit in
+   * {@code LOG_FILE_TOTAL_CAP} with the live file, at least one.
+   */
+  public int rolledFilesKept() {
+    long each = maxFileBytes();
+    return (int) Math.max(1, Math.min(1000, FileSize.valueOf(totalSizeCap).getSize() / Math.max(1, each) - 1));
+  }
+
   /** True when a log file is written (LOG_DIR is not empty). */
   public boolean toFile() {
     return dir != null && !dir.isBlank();

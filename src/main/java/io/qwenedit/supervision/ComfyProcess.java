@@ -1,6 +1,5 @@
 package io.qwenedit.supervision;
 
-import java.io.File;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -22,11 +21,21 @@ public final class ComfyProcess {
   private final String gpuName;
   private final List<String> command;
   private final Path logFile;
+  private final long logMaxBytes;
+  private final int logKeep;
   private Process process;
   private int starts;
 
-  public ComfyProcess(String gpuName, int gpuIndex, URI url, String template, Path logDir) {
+  /**
+   * @param logDir       where its output goes, {@code comfyui-<gpu>.log}
+   * @param logMaxBytes  that file rolls over at this size
+   * @param logKeep      rolled files kept ({@code .1} the newest): its output never takes more than
+   *                     {@code (logKeep + 1) * logMaxBytes}
+   */
+  public ComfyProcess(String gpuName, int gpuIndex, URI url, String template, Path logDir, long logMaxBytes, int logKeep) {
     this.gpuName = gpuName;
+    this.logMaxBytes = logMaxBytes;
+    this.logKeep = logKeep;
     int port = url.getPort() < 0 ? 80 : url.getPort();
     String filled = template.replace("{port}", String.valueOf(port)).replace("{gpu}", String.valueOf(gpuIndex))
         .replace("{url}", url.toString());
@@ -72,10 +81,12 @@ public final class ComfyProcess {
   }
 
   public synchronized void start() throws IOException {
-    Files.createDirectories(logFile.getParent());
-    File log = logFile.toFile();
-    process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log)).start();
+    Files.createDirectories(logFile.toAbsolutePath().getParent());
+    // its output through a pipe into a file that rolls over: ComfyUI prints for every prompt, and runs for months
+    process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    process.getOutputStream().close(); // it reads nothing from us
     starts++;
+    RollingLog.start(process.getInputStream(), logFile, logMaxBytes, logKeep, "comfyui-output-" + gpuName + "-" + starts);
     LOG.info("{}: started ComfyUI (pid {}, start #{}): {} (output in {})", gpuName, process.pid(), starts, String.join(" ", command), logFile);
   }
 

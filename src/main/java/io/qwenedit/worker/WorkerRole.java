@@ -56,7 +56,8 @@ public final class WorkerRole {
       for (int i = 0; i < gpus.size(); i++) {
         Gpu g = gpus.get(i);
         processes.put(g.name(), new ComfyProcess(g.name(), i, g.url(), config.worker().comfyCommand(),
-            Path.of(config.log().toFile() ? config.log().dir() : "logs")));
+            Path.of(config.log().toFile() ? config.log().dir() : "logs"), config.log().maxFileBytes(),
+            config.log().rolledFilesKept()));
       }
     }
     WorkerRole role = new WorkerRole(vertx, config, gpus, processes);
