@@ -1,16 +1,43 @@
 package io.qwenedit.bench;
 
+import java.util.Map;
+import java.util.TreeMap;
+
 /** What both benchmarks share: reading their {@code --name N} arguments and taking percentiles of their samples. */
 final class Bench {
   private Bench() {}
 
-  static int intArg(String[] args, String name, int fallback) {
-    for (int i = 0; i + 1 < args.length; i++) {
-      if (args[i].equals(name)) {
-        return Integer.parseInt(args[i + 1]);
+  /**
+   * The whole-number options a benchmark takes ({@code --name N}), each with its default. Anything else, or a value
+   * that is not a positive whole number, ends the run with one line that says what is allowed (exit status 2).
+   */
+  static Map<String, Integer> intArgs(String tool, String[] args, Map<String, Integer> defaults) {
+    Map<String, Integer> out = new TreeMap<>(defaults);
+    String allowed = String.join(", ", out.keySet().stream().map(n -> n + " N").toList());
+    for (int i = 0; i < args.length; i += 2) {
+      String name = args[i];
+      if (!defaults.containsKey(name)) {
+        usage(tool, "unknown option '" + name + "' (allowed: " + allowed + ")");
+      }
+      if (i + 1 >= args.length) {
+        usage(tool, name + " needs a number after it");
+      }
+      try {
+        int v = Integer.parseInt(args[i + 1]);
+        if (v < 1) {
+          throw new NumberFormatException();
+        }
+        out.put(name, v);
+      } catch (NumberFormatException e) {
+        usage(tool, name + " '" + args[i + 1] + "' is not a positive whole number");
       }
     }
-    return fallback;
+    return out;
+  }
+
+  private static void usage(String tool, String message) {
+    System.err.println(tool + ": " + message);
+    System.exit(2);
   }
 
   /** The nearest-rank percentile {@code p} (0-100) of samples sorted in ascending order. */

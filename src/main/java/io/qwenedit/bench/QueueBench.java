@@ -1,6 +1,5 @@
 package io.qwenedit.bench;
 
-import static io.qwenedit.bench.Bench.intArg;
 import static io.qwenedit.bench.Bench.percentile;
 
 import io.qwenedit.config.Config;
@@ -18,6 +17,7 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -41,9 +41,12 @@ public final class QueueBench {
   private QueueBench() {}
 
   public static void main(String[] args) throws Exception {
-    int samples = intArg(args, "--samples", 1000);
-    int jobs = intArg(args, "--jobs", 30_000);
-    int concurrency = intArg(args, "--concurrency", 16);
+    Map<String, Integer> opts = Bench.intArgs("bench-queue", args,
+        Map.of("--samples", 1000, "--pickup-warmup", 2000, "--jobs", 30_000, "--concurrency", 16));
+    int samples = opts.get("--samples");
+    int pickupWarmup = opts.get("--pickup-warmup");
+    int jobs = opts.get("--jobs");
+    int concurrency = opts.get("--concurrency");
     String url = System.getenv("REDIS_URL");
     LocalRedisServer own = null;
     if (url == null || url.isBlank()) {
@@ -65,30 +68,39 @@ public final class QueueBench {
     try {
       String version = info(producerRedis, "server").getOrDefault("redis_version", "?");
       producerRedis.send(Command.FLUSHDB).await(10, TimeUnit.SECONDS);
-      // warm-up: a throughput run, unmeasured, so every figure is the JIT-compiled code's and not the interpreter's
-      // (the enqueue, claim and complete paths are the pick-up's too)
+      // Every timed phase is preceded by an untimed run of its own shape, so its figures are those of the compiled
+      // code: on 2 cores the JIT compiler, still busy after a short warm-up, took CPU from Redis and the consumer
+      // in the middle of the measurement (jit_compile_ms_* show what is left of it).
       throughput(producerVertx, consumerVertx, producer, consumer, cfg, Math.min(jobs, 20_000), concurrency);
       producerRedis.send(Command.FLUSHDB).await(10, TimeUnit.SECONDS);
-      double[] pickup = pickup(consumerVertx, producer, consumer, cfg, samples);
+      Pickup pickup = pickup(consumerVertx, producer, consumer, cfg, samples, pickupWarmup);
       producerRedis.send(Command.FLUSHDB).await(10, TimeUnit.SECONDS);
+      throughput(producerVertx, consumerVertx, producer, consumer, cfg, Math.min(jobs, 20_000), concurrency);
+      producerRedis.send(Command.FLUSHDB).await(10, TimeUnit.SECONDS);
+      long jitBefore = jitMillis();
       RedisLoad before = RedisLoad.read(producerRedis);
       double perSecond = throughput(producerVertx, consumerVertx, producer, consumer, cfg, jobs, concurrency);
       RedisLoad load = RedisLoad.read(producerRedis).since(before);
+      long throughputJit = jitMillis() - jitBefore;
       producerRedis.send(Command.FLUSHDB).await(10, TimeUnit.SECONDS);
       double drain = drain(producerVertx, consumerVertx, producer, consumer, cfg, jobs, concurrency);
-      Arrays.sort(pickup);
+      double[] ms = pickup.ms();
+      Arrays.sort(ms);
       JsonObject out = new JsonObject()
-          .put("pickup_p50_ms", round(percentile(pickup, 50)))
-          .put("pickup_p90_ms", round(percentile(pickup, 90)))
-          .put("pickup_p99_ms", round(percentile(pickup, 99)))
-          .put("pickup_max_ms", round(pickup[pickup.length - 1]))
-          .put("pickup_samples", pickup.length)
+          .put("pickup_p50_ms", round(percentile(ms, 50)))
+          .put("pickup_p90_ms", round(percentile(ms, 90)))
+          .put("pickup_p99_ms", round(percentile(ms, 99)))
+          .put("pickup_max_ms", round(ms[ms.length - 1]))
+          .put("pickup_samples", ms.length)
+          .put("pickup_warmup", pickupWarmup)
           .put("throughput_jobs_per_s", Math.round(perSecond))
           .put("throughput_jobs", jobs)
           .put("redis_cpu_us_per_job", Math.round(load.cpuMicros() / jobs * 10) / 10.0)
           .put("redis_busy_pct", Math.round(load.cpuMicros() / load.wallMicros() * 100))
           .put("redis_calls_per_job", Math.round(load.calls() * 100.0 / jobs) / 100.0)
           .put("drain_jobs_per_s", Math.round(drain))
+          .put("jit_compile_ms_in_pickup", pickup.jitMillis())
+          .put("jit_compile_ms_in_throughput", throughputJit)
           .put("concurrency", concurrency)
           .put("redis_version", version)
           .put("cpus", Runtime.getRuntime().availableProcessors());
@@ -104,13 +116,23 @@ public final class QueueBench {
     }
   }
 
-  /** One waiter parked in its blocking wait; each sample queues one job and times until the waiter holds it. */
-  private static double[] pickup(Vertx consumerVertx, JobQueue producer, JobQueue consumer, Config cfg, int samples)
-      throws Exception {
+  /** Pick-up times in ms, and the JIT compiler's time while they were measured. */
+  private record Pickup(double[] ms, long jitMillis) {}
+
+  /**
+   * One waiter parked in its blocking wait; each sample queues one job and times until the waiter holds it, after
+   * {@code warmup} rounds of the same, untimed.
+   */
+  private static Pickup pickup(Vertx consumerVertx, JobQueue producer, JobQueue consumer, Config cfg, int samples,
+                               int warmup) throws Exception {
     JobWaiter waiter = new JobWaiter(consumerVertx, consumer, cfg.redis(), cfg.queue(), "bench-pickup");
     try {
       double[] ms = new double[samples];
-      for (int i = -20; i < samples; i++) { // 20 warm-up rounds
+      long jitAtStart = 0;
+      for (int i = -warmup; i < samples; i++) {
+        if (i == 0) {
+          jitAtStart = jitMillis();
+        }
         AtomicLong heldAt = new AtomicLong();
         CountDownLatch got = new CountDownLatch(1);
         List<Claimed> held = new ArrayList<>();
@@ -127,7 +149,7 @@ public final class QueueBench {
         Claimed c = held.get(0);
         consumer.complete(c.id(), c.fence(), TINY_PNG, null).await(10, TimeUnit.SECONDS);
       }
-      return ms;
+      return new Pickup(ms, jitMillis() - jitAtStart);
     } finally {
       waiter.close().await(5, TimeUnit.SECONDS);
     }
@@ -252,6 +274,11 @@ public final class QueueBench {
     text.lines().filter(l -> l.indexOf(':') > 0 && !l.startsWith("#"))
         .forEach(l -> fields.put(l.substring(0, l.indexOf(':')), l.substring(l.indexOf(':') + 1).strip()));
     return fields;
+  }
+
+  /** Milliseconds the JIT compiler has worked so far (its threads' time, summed). */
+  private static long jitMillis() {
+    return ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
   }
 
   private static double round(double v) {

@@ -1,6 +1,5 @@
 package io.qwenedit.bench;
 
-import static io.qwenedit.bench.Bench.intArg;
 import static io.qwenedit.bench.Bench.percentile;
 
 import io.qwenedit.config.Config;
@@ -43,9 +42,10 @@ public final class WorkerBench {
   private WorkerBench() {}
 
   public static void main(String[] args) throws Exception {
-    int jobs = intArg(args, "--jobs", 100);
-    int stepMs = intArg(args, "--step-ms", 20);
-    int warmup = intArg(args, "--warmup", 200);
+    Map<String, Integer> opts = Bench.intArgs("bench-worker", args, Map.of("--jobs", 100, "--step-ms", 20, "--warmup", 200));
+    int jobs = opts.get("--jobs");
+    int stepMs = opts.get("--step-ms");
+    int warmup = opts.get("--warmup");
     LocalRedisServer redisServer = LocalRedisServer.start();
     Vertx vertx = Vertx.vertx();
     Vertx workerVertx = Vertx.vertx();
