@@ -110,8 +110,11 @@ public final class TelegramClient {
   public Future<Buffer> download(String filePath) {
     if (filePath.startsWith("/")) {
       // A local Bot API server in --local mode answers getFile with an absolute path on a shared disk.
-      return vertx.fileSystem().readFile(filePath)
-          .recover(err -> Future.failedFuture(new TelegramApiException(404, "cannot read local file: " + err.getMessage(), -1, null)));
+      // A disk that stops answering (a network mount whose server is gone) must not hold the person's request for ever.
+      return vertx.fileSystem().readFile(filePath).timeout(readLimitMs, TimeUnit.MILLISECONDS)
+          .recover(err -> Future.failedFuture(new TelegramApiException(404, err instanceof TimeoutException
+              ? "the local file " + filePath + " could not be read within " + readLimitMs + " ms"
+              : "cannot read local file: " + err.getMessage(), -1, null)));
     }
     return finish(web.requestAbs(HttpMethod.GET, fileBase + filePath).idleTimeout(readLimitMs).send(), readLimitMs,
         resp -> resp.statusCode() == 200 ? Future.succeededFuture(resp.body() == null ? Buffer.buffer() : resp.body())

@@ -97,6 +97,28 @@ class TelegramClientTest {
   }
 
   @Test
+  void aLocalFileThatNeverFinishesReadingFailsWithinTheReadLimit() throws Exception {
+    // a FIFO nobody writes to: reading it blocks for ever, as a file on a network disk whose server is gone
+    Path dir = Files.createTempDirectory("tg-local");
+    Path fifo = dir.resolve("photo.jpg");
+    assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+    try {
+      long t0 = System.nanoTime();
+      Throwable err = failure(client.download(fifo.toString()));
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertTrue(err instanceof TelegramApiException, err.toString());
+      assertTrue(err.getMessage().contains("could not be read within 1500 ms"), err.getMessage());
+      assertTrue(ms < 10_000, "gave up after " + ms + " ms");
+    } finally {
+      // release the reader still blocked on a worker thread: a writer that opens and closes the FIFO ends its read
+      // (bounded: with no reader left, opening it for writing would wait for one)
+      new ProcessBuilder("timeout", "5", "sh", "-c", ": > \"$0\"", fifo.toString()).start().waitFor();
+      Files.deleteIfExists(fifo);
+      Files.deleteIfExists(dir);
+    }
+  }
+
+  @Test
   void errorsCarryTelegramsCodeAndParameters() {
     telegram.user(14, "Cy", "en");
     telegram.floodNext("sendMessage", null, 1, 7);
