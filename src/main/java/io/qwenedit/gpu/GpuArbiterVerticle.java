@@ -279,21 +279,24 @@ public final class GpuArbiterVerticle extends SupervisedVerticle {
     });
   }
 
-  /** Takes (or renews) every GPU lock; a slot whose lock just became ours wakes the poller. */
+  /** Takes (or renews) every GPU lock; a slot that just became usable wakes the poller. */
   private Future<Void> locks() {
     List<Future<?>> all = new ArrayList<>();
     for (Slot s : slots) {
       boolean hadIt = s.lockHeld();
       long askedAt = System.currentTimeMillis();
       all.add((hadIt ? s.lock.renew() : s.lock.acquire()).onSuccess(r -> {
+        // As the answer arrives, not as it was asked: a slow renewal can arrive after the lock's validity here ran
+        // out, and a poller that asked for a slot meanwhile got none and waits for this slot to be usable again.
+        boolean usableBefore = s.usable();
         s.lockOwner = r.owner();
         if (r.held()) {
           s.lockValidUntil = askedAt + config.worker().gpuLockTimeout().toMillis() - 500;
           if (!hadIt) {
             LOG.info("{} ({}): GPU lock taken", s.gpu.name(), s.gpu.url());
-            if ("free".equals(s.state) && s.usable()) {
-              free(s);
-            }
+          }
+          if (!usableBefore && "free".equals(s.state) && s.usable()) {
+            free(s);
           }
         } else {
           if (hadIt) {
