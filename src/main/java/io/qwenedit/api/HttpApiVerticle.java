@@ -18,6 +18,7 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.healthchecks.HealthChecks;
 import io.vertx.ext.web.Router;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -81,6 +82,9 @@ public final class HttpApiVerticle extends VerticleBase {
     }
     HttpServerOptions options = new HttpServerOptions()
         .setTcpKeepAlive(true)
+        // nothing read or written for this long: closed (a stalled upload; event streams write keep-alives meanwhile)
+        .setIdleTimeout((int) api.idleTimeout().toMillis())
+        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
         // Room for a long prompt in UTF-8 (the queue enforces MAX_PROMPT_CHARS with a clear message).
         .setMaxFormAttributeSize(Math.max(HttpServerOptions.DEFAULT_MAX_FORM_ATTRIBUTE_SIZE, config.queue().maxPromptChars() * 4 + 1024));
     server = vertx.createHttpServer(options);

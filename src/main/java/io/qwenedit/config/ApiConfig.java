@@ -14,6 +14,8 @@ import java.util.List;
  * @param queueFullRetryAfter the Retry-After given when the queue is over its depth ({@code API_QUEUE_FULL_RETRY_AFTER})
  * @param eventsMaxDuration longest life of one Server-Sent Events stream; the client reconnects after it
  * @param eventsKeepAlive interval of the SSE keep-alive comment, so proxies do not close a quiet stream
+ * @param idleTimeout a connection on which nothing is read or written for this long is closed ({@code API_IDLE_TIMEOUT}):
+ *                    a client that stalls in the middle of an upload does not hold its connection for good
  */
 public record ApiConfig(
     String host,
@@ -23,7 +25,8 @@ public record ApiConfig(
     int rateBurst,
     Duration queueFullRetryAfter,
     Duration eventsMaxDuration,
-    Duration eventsKeepAlive) {
+    Duration eventsKeepAlive,
+    Duration idleTimeout) {
 
   static ApiConfig from(Settings s) {
     List<String> keys = s.list("API_KEYS");
@@ -35,6 +38,14 @@ public record ApiConfig(
             + " e.g. 'openssl rand -hex 24'");
       }
     }
+    Duration keepAlive = s.seconds("API_EVENTS_KEEPALIVE", Duration.ofSeconds(15), Duration.ofMillis(100), Duration.ofMinutes(10));
+    Duration idle = s.seconds("API_IDLE_TIMEOUT", Duration.ofSeconds(60), Duration.ofSeconds(1), Duration.ofHours(1));
+    if (keepAlive.compareTo(idle) >= 0) {
+      // a quiet event stream is only kept open by its keep-alive comments
+      throw new ConfigException("Invalid setting API_EVENTS_KEEPALIVE=" + s.string("API_EVENTS_KEEPALIVE", "15s") + " (from "
+          + s.source("API_EVENTS_KEEPALIVE") + "): it must be shorter than API_IDLE_TIMEOUT (" + idle.toMillis() + " ms), or"
+          + " quiet event streams are closed as idle connections");
+    }
     return new ApiConfig(
         s.string("HTTP_HOST", "0.0.0.0"),
         s.port("HTTP_PORT", 8080),
@@ -43,7 +54,8 @@ public record ApiConfig(
         (int) s.integer("API_RATE_BURST", 10, 1, 1_000_000),
         s.seconds("API_QUEUE_FULL_RETRY_AFTER", Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofHours(1)),
         s.seconds("API_EVENTS_MAX_DURATION", Duration.ofHours(1), Duration.ofSeconds(1), Duration.ofDays(1)),
-        s.seconds("API_EVENTS_KEEPALIVE", Duration.ofSeconds(15), Duration.ofMillis(100), Duration.ofMinutes(10)));
+        keepAlive,
+        idle);
   }
 
   /** True when no API key is configured: only requests from this machine are served. */

@@ -465,6 +465,36 @@ class HttpApiTest {
   // ---------------------------------------------------------------- upload limits on the wire
 
   @Test
+  void aClientThatStallsInTheMiddleOfAnUploadIsDisconnectedAfterTheIdleTimeout() throws Exception {
+    h = ApiHarness.start(REDIS.url(), "API_IDLE_TIMEOUT", "1s", "API_EVENTS_KEEPALIVE", "500ms");
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", h.port)) {
+      s.setSoTimeout(15_000);
+      s.getOutputStream().write(("POST /v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=xyz"
+          + "\r\nContent-Length: 100000\r\n\r\n--xyz\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      s.getOutputStream().flush(); // ... and nothing more: the rest of the body never comes
+      long t0 = System.nanoTime();
+      int read;
+      try {
+        while ((read = s.getInputStream().read()) >= 0) {
+          // an answer may come first; the connection must end either way
+        }
+      } catch (java.net.SocketException reset) {
+        read = -1;
+      }
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertEquals(-1, read);
+      assertTrue(ms < 10_000, "closed after " + ms + " ms");
+    }
+  }
+
+  @Test
+  void anEventKeepAliveNoShorterThanTheIdleTimeoutIsRefusedAtStart() {
+    io.qwenedit.config.ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(io.qwenedit.config.ConfigException.class,
+        () -> io.qwenedit.testing.TestConfigs.config(REDIS.url(), "API_IDLE_TIMEOUT", "10s", "API_EVENTS_KEEPALIVE", "30s"));
+    assertTrue(e.getMessage().contains("API_EVENTS_KEEPALIVE=30s") && e.getMessage().contains("API_IDLE_TIMEOUT"), e.getMessage());
+  }
+
+  @Test
   void announcedBodyOverTheLimitIs413BeforeAnyOfItIsRead() throws Exception {
     start("MAX_IMAGE_BYTES", "100000");
     RawHttp.Response r = RawHttp.postHeadersOnly(h.port, "/v1/jobs", "multipart/form-data; boundary=xyz", 50_000_000);
