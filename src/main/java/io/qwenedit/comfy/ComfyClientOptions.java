@@ -21,7 +21,8 @@ import java.util.UUID;
  * @param workflows the workflow catalog (with the default workflow)
  * @param pingInterval WebSocket ping period; three silent periods close and reconnect the socket
  * @param interruptConfirmTimeout how long an interrupted prompt may take to stop before the client gives up waiting
- * @param uploadSubfolder the input subfolder uploads go to
+ * @param uploadSubfolder the subfolder of ComfyUI's input directory uploads go to, and of its output directory results
+ *     are saved to
  */
 public record ComfyClientOptions(Duration timeout, Duration pollInterval, Duration stallTimeout, Duration queueTimeout,
     Duration wedgeTimeout, Duration requestTimeout, int poolSize, String clientId, WorkflowCatalog workflows, Duration pingInterval,
@@ -30,7 +31,7 @@ public record ComfyClientOptions(Duration timeout, Duration pollInterval, Durati
   public static ComfyClientOptions from(ComfyConfig c, WorkflowCatalog workflows) {
     return new ComfyClientOptions(c.timeout(), c.pollInterval(), c.stallTimeout(), c.queueTimeout(), c.wedgeTimeout(),
         c.requestTimeout(), c.poolSize(), "qwenedit-" + UUID.randomUUID(), workflows, Duration.ofSeconds(15), Duration.ofSeconds(15),
-        "qwenedit");
+        ComfyFiles.SUBFOLDER);
   }
 
   public ComfyClientOptions withTimeout(Duration d) {

@@ -228,7 +228,7 @@ final class DispatchRun {
     }
     seed = request.seed() != null ? request.seed() : ThreadLocalRandom.current().nextLong(1L << 53);
     graph = workflow.fill(imageName, request.prompt() == null ? "" : request.prompt(), seed, request.steps(),
-        "qwenedit/" + safeName(request.jobId()));
+        options.uploadSubfolder() + "/" + safeName(request.jobId()));
     JsonObject body = new JsonObject().put("prompt", graph).put("client_id", options.clientId()).put("prompt_id", promptId);
     // ComfyUI's queue is kept at most one deep, so what was ahead of us is exact in practice
     return queueAhead

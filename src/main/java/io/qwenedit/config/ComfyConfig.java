@@ -19,9 +19,14 @@ import java.util.List;
  * @param poolSize kept-alive HTTP connections per ComfyUI server ({@code COMFYUI_POOL_SIZE})
  * @param workflow the default workflow's name ({@code COMFYUI_WORKFLOW})
  * @param workflowsDir where operators' workflows are ({@code COMFYUI_WORKFLOWS_DIR}); the built-in ones are always there
+ * @param dirs ComfyUI's base directories on this machine ({@code COMFYUI_DIR}, comma-separated; empty: not visible
+ *     from here): the worker removes the files jobs leave in their {@code input/} and {@code output/}
+ * @param filesMaxAge those files are removed once this old ({@code COMFYUI_FILES_MAX_AGE}); longer than a prompt can
+ *     wait and run ({@code COMFYUI_QUEUE_TIMEOUT} + {@code COMFYUI_TIMEOUT}), so a file in use is never removed
  */
 public record ComfyConfig(List<URI> urls, Duration timeout, Duration pollInterval, Duration stallTimeout,
-    Duration queueTimeout, Duration wedgeTimeout, Duration requestTimeout, int poolSize, String workflow, Path workflowsDir) {
+    Duration queueTimeout, Duration wedgeTimeout, Duration requestTimeout, int poolSize, String workflow, Path workflowsDir,
+    List<Path> dirs, Duration filesMaxAge) {
 
   static ComfyConfig from(Settings s) {
     List<URI> urls = s.urlList("COMFYUI_URLS", "http", "https");
@@ -35,16 +40,26 @@ public record ComfyConfig(List<URI> urls, Duration timeout, Duration pollInterva
       throw new ConfigException("Invalid setting COMFYUI_WORKFLOW=\"" + workflow + "\" (from " + s.source("COMFYUI_WORKFLOW")
           + "): expected a workflow name (letters, digits, '.', '_', '-'), the file name without .json");
     }
+    Duration queueTimeout = s.seconds("COMFYUI_QUEUE_TIMEOUT", Duration.ofMinutes(10), Duration.ofSeconds(1), Duration.ofHours(24));
+    Duration filesMaxAge = s.seconds("COMFYUI_FILES_MAX_AGE", Duration.ofHours(1), Duration.ofSeconds(1), Duration.ofDays(365));
+    if (filesMaxAge.compareTo(queueTimeout.plus(timeout)) <= 0) {
+      throw new ConfigException("Invalid setting COMFYUI_FILES_MAX_AGE=" + s.string("COMFYUI_FILES_MAX_AGE", "1h") + " (from "
+          + s.source("COMFYUI_FILES_MAX_AGE") + "): it must be longer than COMFYUI_QUEUE_TIMEOUT + COMFYUI_TIMEOUT ("
+          + queueTimeout.plus(timeout).toSeconds() + " s), or the files of a prompt still waiting or running could be removed");
+    }
+    List<Path> dirs = s.list("COMFYUI_DIR").stream().map(Path::of).toList();
     return new ComfyConfig(
         List.copyOf(urls),
         timeout,
         s.seconds("COMFYUI_POLL_INTERVAL", Duration.ofSeconds(2), Duration.ofMillis(50), Duration.ofMinutes(5)),
         s.seconds("COMFYUI_STALL_TIMEOUT", Duration.ofMinutes(3), Duration.ofSeconds(1), Duration.ofHours(6)),
-        s.seconds("COMFYUI_QUEUE_TIMEOUT", Duration.ofMinutes(10), Duration.ofSeconds(1), Duration.ofHours(24)),
+        queueTimeout,
         s.seconds("COMFYUI_WEDGE_TIMEOUT", timeout, Duration.ofSeconds(1), Duration.ofHours(24)),
         s.seconds("COMFYUI_REQUEST_TIMEOUT", Duration.ofSeconds(30), Duration.ofMillis(100), Duration.ofMinutes(10)),
         (int) s.integer("COMFYUI_POOL_SIZE", 4, 1, 64),
         workflow,
-        Path.of(s.string("COMFYUI_WORKFLOWS_DIR", "conf/workflows")));
+        Path.of(s.string("COMFYUI_WORKFLOWS_DIR", "conf/workflows")),
+        dirs,
+        filesMaxAge);
   }
 }

@@ -1,7 +1,9 @@
 package io.qwenedit.worker;
 
+import io.qwenedit.comfy.ComfyFiles;
 import io.qwenedit.comfy.workflow.WorkflowCatalog;
 import io.qwenedit.config.Config;
+import io.qwenedit.config.ConfigException;
 import io.qwenedit.gpu.GpuArbiterVerticle;
 import io.qwenedit.gpu.GpuArbiterVerticle.Gpu;
 import io.qwenedit.supervision.ComfyKeeperVerticle;
@@ -12,6 +14,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonObject;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -71,6 +74,21 @@ public final class WorkerRole {
         new Child("reaper", () -> new ReaperVerticle(config))));
     if (!processes.isEmpty()) {
       children.add(new Child("keeper", () -> new ComfyKeeperVerticle(config, processes)));
+    }
+    if (config.comfy().dirs().isEmpty()) {
+      LOG.warn("COMFYUI_DIR is not set: the input and result files of every job stay in ComfyUI's input/{} and output/{}"
+          + " for good (ComfyUI cannot delete them over HTTP). Set COMFYUI_DIR to ComfyUI's base directory on this machine"
+          + " and the worker removes them after COMFYUI_FILES_MAX_AGE, or remove them with a scheduled job"
+          + " (docs/operations.md).", ComfyFiles.SUBFOLDER, ComfyFiles.SUBFOLDER);
+    } else {
+      for (Path d : config.comfy().dirs()) {
+        if (!Files.isDirectory(d)) {
+          return Future.failedFuture(new ConfigException("Invalid setting COMFYUI_DIR: " + d.toAbsolutePath()
+              + " is not a directory on this machine; it must be ComfyUI's base directory (the one holding input/ and"
+              + " output/), or leave COMFYUI_DIR empty when ComfyUI runs elsewhere"));
+        }
+      }
+      children.add(new Child("files", () -> new ComfyFilesVerticle(config)));
     }
     Future<Void> started = vertx.executeBlocking(() -> {
       for (ComfyProcess p : processes.values()) {

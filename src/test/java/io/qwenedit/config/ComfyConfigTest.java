@@ -38,4 +38,20 @@ class ComfyConfigTest {
     e = assertThrows(ConfigException.class, () -> ConfigLoader.load(dir, Map.of("COMFYUI_POOL_SIZE", "0"), null));
     assertTrue(e.getMessage().contains("COMFYUI_POOL_SIZE"), e.getMessage());
   }
+
+  @Test
+  void comfyDirectoriesAndTheAgeTheirFilesAreKept() {
+    ComfyConfig d = ConfigLoader.load(dir, Map.of(), null).comfy();
+    assertEquals(java.util.List.of(), d.dirs(), "not visible from here unless said");
+    assertEquals(Duration.ofHours(1), d.filesMaxAge());
+    ComfyConfig c = ConfigLoader.load(dir, Map.of("COMFYUI_DIR", "/srv/comfy-a, /srv/comfy-b", "COMFYUI_FILES_MAX_AGE", "2h"),
+        null).comfy();
+    assertEquals(java.util.List.of(Path.of("/srv/comfy-a"), Path.of("/srv/comfy-b")), c.dirs());
+    assertEquals(Duration.ofHours(2), c.filesMaxAge());
+    // a file is in use while its prompt waits (up to COMFYUI_QUEUE_TIMEOUT) and runs (up to COMFYUI_TIMEOUT)
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(dir,
+        Map.of("COMFYUI_FILES_MAX_AGE", "10m", "COMFYUI_QUEUE_TIMEOUT", "10m", "COMFYUI_TIMEOUT", "5m"), null));
+    assertTrue(e.getMessage().startsWith("Invalid setting COMFYUI_FILES_MAX_AGE=10m (from environment): it must be longer than"
+        + " COMFYUI_QUEUE_TIMEOUT + COMFYUI_TIMEOUT (900 s)"), e.getMessage());
+  }
 }

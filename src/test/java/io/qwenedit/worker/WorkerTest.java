@@ -25,6 +25,8 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,6 +35,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The worker's verticles in-process, against a real Redis and real ComfyUI emulators. */
 class WorkerTest {
@@ -53,6 +56,40 @@ class WorkerTest {
 
   private static EmulatorOptions emu() {
     return EmulatorOptions.fast().withSteps(4);
+  }
+
+  @Test
+  void aWorkerThatSeesComfyUisDirectoryRemovesTheOldFilesJobsLeftThere(@TempDir Path comfyDir) throws Exception {
+    ComfyEmulator e = t.emulator(emu());
+    Path oldInput = comfyDir.resolve("input/qwenedit/photo.jpg");
+    Path oldResult = comfyDir.resolve("output/qwenedit/job_00001_.png");
+    Path fresh = comfyDir.resolve("output/qwenedit/running_00001_.png");
+    Path notOurs = comfyDir.resolve("output/ComfyUI_00001_.png");
+    for (Path p : List.of(oldInput, oldResult, fresh, notOurs)) {
+      Files.createDirectories(p.getParent());
+      Files.write(p, new byte[64]);
+    }
+    long dayAgo = System.currentTimeMillis() - 86_400_000L;
+    for (Path p : List.of(oldInput, oldResult, notOurs)) {
+      Files.setLastModifiedTime(p, java.nio.file.attribute.FileTime.fromMillis(dayAgo));
+    }
+    Config cfg = WorkerTestSupport.config(WorkerTestSupport.fastSettings(REDIS.url(), List.of(e.url())),
+        "COMFYUI_DIR", comfyDir.toString(), "COMFYUI_FILES_MAX_AGE", "20m");
+    t.worker(cfg);
+    Await.until("the old files are removed", Duration.ofSeconds(20), () -> !Files.exists(oldInput) && !Files.exists(oldResult));
+    assertTrue(Files.exists(fresh), "a file younger than COMFYUI_FILES_MAX_AGE stays");
+    assertTrue(Files.exists(notOurs), "ComfyUI's other files are not ours to remove");
+  }
+
+  @Test
+  void aComfyUiDirectoryThatIsNotThereStopsTheWorkerWithAClearMessage(@TempDir Path dir) {
+    ComfyEmulator e = t.emulator(emu());
+    Config cfg = WorkerTestSupport.config(WorkerTestSupport.fastSettings(REDIS.url(), List.of(e.url())),
+        "COMFYUI_DIR", dir.resolve("no-such-comfy").toString());
+    Throwable err = org.junit.jupiter.api.Assertions.assertThrows(Throwable.class, () -> t.worker(cfg));
+    String message = err instanceof io.qwenedit.config.ConfigException ? err.getMessage() : String.valueOf(err.getCause());
+    assertTrue(message.contains("COMFYUI_DIR") && message.contains("no-such-comfy") && message.contains("not a directory"),
+        message);
   }
 
   @Test
