@@ -39,16 +39,24 @@ public final class Registry {
   }
 
   /**
-   * Writes this instance's entry (it expires after {@code ttl} unless announced again) and drops from the index the
-   * ids not announced within {@code ttl}: processes that ended without removing themselves (killed, crashed), which
-   * would otherwise stay in the index for good.
+   * Ids not announced for this long (or for their own entry's life, when longer) are dropped from the index by any
+   * announcement: processes that ended without removing themselves (killed, crashed). Generous on purpose: instances
+   * announce at different intervals (each with its own time-to-live) from hosts whose clocks differ a little, and
+   * readers already skip ids whose entry has expired.
+   */
+  static final Duration PRUNE_AFTER = Duration.ofHours(1);
+
+  /**
+   * Writes this instance's entry (it expires after {@code ttl} unless announced again) and drops from the index the ids
+   * not announced for {@link #PRUNE_AFTER}, which would otherwise stay in it for good.
    */
   public Future<Void> announce(String id, JsonObject info, Duration ttl) {
     long now = System.currentTimeMillis();
+    long pruneBefore = now - Math.max(ttl.toMillis(), PRUNE_AFTER.toMillis());
     return redis.batch(List.of(
         Request.cmd(Command.SET).arg(entry.apply(id)).arg(info.encode()).arg("PX").arg(ttl.toMillis()),
         Request.cmd(Command.ZADD).arg(index).arg(now).arg(id),
-        Request.cmd(Command.ZREMRANGEBYSCORE).arg(index).arg("-inf").arg("(" + (now - ttl.toMillis())))).mapEmpty();
+        Request.cmd(Command.ZREMRANGEBYSCORE).arg(index).arg("-inf").arg("(" + pruneBefore))).mapEmpty();
   }
 
   public Future<Void> remove(String id) {

@@ -24,19 +24,21 @@ class RegistryTest {
   static final RedisServerExtension REDIS = new RedisServerExtension();
 
   @Test
-  void anInstanceThatVanishedIsDroppedFromTheIndexByTheNextAnnouncementWithoutAnyReader(Vertx vertx) throws Exception {
+  void anInstanceGoneForAnHourIsDroppedFromTheIndexByTheNextAnnouncementWithoutAnyReader(Vertx vertx) {
     Config cfg = TestConfigs.config(REDIS.url());
     RedisCommands redis = new RedisCommands(vertx, cfg.redis(), "test");
     try {
       Keys keys = new Keys(cfg.redis().prefix());
       Registry services = Registry.services(redis, keys);
-      await(services.announce("api-killed", new JsonObject().put("role", "api"), Duration.ofMillis(300)));
-      await(services.announce("bot-alive", new JsonObject().put("role", "bot"), Duration.ofMillis(300)));
-      Thread.sleep(400); // past the entry's life: "api-killed" is never announced again (SIGKILL)
-      await(services.announce("bot-alive", new JsonObject().put("role", "bot"), Duration.ofMillis(300)));
+      long now = System.currentTimeMillis();
+      // an API killed an hour and a minute ago (its entry long expired), and a bot that announces every few minutes
+      await(redis.send(Command.ZADD, keys.services(), String.valueOf(now - Registry.PRUNE_AFTER.toMillis() - 60_000), "api-killed"));
+      await(redis.send(Command.ZADD, keys.services(), String.valueOf(now - 5 * 60_000), "bot-slow"));
+      // another instance announces with a short life of its own: it must not drop the slow one
+      await(services.announce("api-fast", new JsonObject().put("role", "api"), Duration.ofSeconds(3)));
       // read the index itself: list() prunes too, and nothing in a running service calls it
       List<String> ids = JobQueue.strings(await(redis.send(Command.ZRANGE, keys.services(), 0, -1)));
-      assertEquals(List.of("bot-alive"), ids);
+      assertEquals(List.of("bot-slow", "api-fast"), ids);
     } finally {
       await(redis.close());
     }
