@@ -197,7 +197,9 @@ final class DispatchRun {
     MultipartBody form = new MultipartBody()
         .attribute("type", "input")
         .attribute("subfolder", options.uploadSubfolder())
-        .attribute("overwrite", "false")
+        // named after the job, which only its holder uploads: written again on every attempt, so its modification
+        // time is the attempt's (ComfyFiles removes files by age; a kept older copy could be removed while in use)
+        .attribute("overwrite", "true")
         .file("image", fileName, request.image(), contentType(fileName));
     http.send(HttpMethod.POST, "/upload/image", null, form, true)
         .compose(r -> {

@@ -21,12 +21,15 @@ import java.util.List;
  * @param workflowsDir where operators' workflows are ({@code COMFYUI_WORKFLOWS_DIR}); the built-in ones are always there
  * @param dirs ComfyUI's base directories on this machine ({@code COMFYUI_DIR}, comma-separated; empty: not visible
  *     from here): the worker removes the files jobs leave in their {@code input/} and {@code output/}
- * @param filesMaxAge those files are removed once this old ({@code COMFYUI_FILES_MAX_AGE}); longer than a prompt can
- *     wait and run ({@code COMFYUI_QUEUE_TIMEOUT} + {@code COMFYUI_TIMEOUT}), so a file in use is never removed
+ * @param filesMaxAge those files are removed once this old ({@code COMFYUI_FILES_MAX_AGE}); with {@code COMFYUI_DIR} set,
+ *     longer than a prompt can wait and run ({@code COMFYUI_QUEUE_TIMEOUT} + {@code COMFYUI_TIMEOUT} + 10 min), so a
+ *     file in use is never removed
  */
 public record ComfyConfig(List<URI> urls, Duration timeout, Duration pollInterval, Duration stallTimeout,
     Duration queueTimeout, Duration wedgeTimeout, Duration requestTimeout, int poolSize, String workflow, Path workflowsDir,
     List<Path> dirs, Duration filesMaxAge) {
+
+  private static final Duration FILES_IN_USE_MARGIN = Duration.ofMinutes(10);
 
   static ComfyConfig from(Settings s) {
     List<URI> urls = s.urlList("COMFYUI_URLS", "http", "https");
@@ -42,12 +45,16 @@ public record ComfyConfig(List<URI> urls, Duration timeout, Duration pollInterva
     }
     Duration queueTimeout = s.seconds("COMFYUI_QUEUE_TIMEOUT", Duration.ofMinutes(10), Duration.ofSeconds(1), Duration.ofHours(24));
     Duration filesMaxAge = s.seconds("COMFYUI_FILES_MAX_AGE", Duration.ofHours(1), Duration.ofSeconds(1), Duration.ofDays(365));
-    if (filesMaxAge.compareTo(queueTimeout.plus(timeout)) <= 0) {
-      throw new ConfigException("Invalid setting COMFYUI_FILES_MAX_AGE=" + s.string("COMFYUI_FILES_MAX_AGE", "1h") + " (from "
-          + s.source("COMFYUI_FILES_MAX_AGE") + "): it must be longer than COMFYUI_QUEUE_TIMEOUT + COMFYUI_TIMEOUT ("
-          + queueTimeout.plus(timeout).toSeconds() + " s), or the files of a prompt still waiting or running could be removed");
-    }
     List<Path> dirs = s.list("COMFYUI_DIR").stream().map(Path::of).toList();
+    // only where files are removed: a prompt's files are in use from its upload while it waits and runs (plus a margin
+    // for the steps around it)
+    Duration inUse = queueTimeout.plus(timeout).plus(FILES_IN_USE_MARGIN);
+    if (!dirs.isEmpty() && filesMaxAge.compareTo(inUse) <= 0) {
+      throw new ConfigException("Invalid setting COMFYUI_FILES_MAX_AGE=" + s.string("COMFYUI_FILES_MAX_AGE", "1h") + " (from "
+          + s.source("COMFYUI_FILES_MAX_AGE") + "): with COMFYUI_DIR set it must be longer than COMFYUI_QUEUE_TIMEOUT +"
+          + " COMFYUI_TIMEOUT + 10 min (" + inUse.toSeconds() + " s), or the files of a prompt still waiting or running"
+          + " could be removed");
+    }
     return new ComfyConfig(
         List.copyOf(urls),
         timeout,

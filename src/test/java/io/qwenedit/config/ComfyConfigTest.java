@@ -49,9 +49,11 @@ class ComfyConfigTest {
     assertEquals(java.util.List.of(Path.of("/srv/comfy-a"), Path.of("/srv/comfy-b")), c.dirs());
     assertEquals(Duration.ofHours(2), c.filesMaxAge());
     // a file is in use while its prompt waits (up to COMFYUI_QUEUE_TIMEOUT) and runs (up to COMFYUI_TIMEOUT)
-    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(dir,
-        Map.of("COMFYUI_FILES_MAX_AGE", "10m", "COMFYUI_QUEUE_TIMEOUT", "10m", "COMFYUI_TIMEOUT", "5m"), null));
-    assertTrue(e.getMessage().startsWith("Invalid setting COMFYUI_FILES_MAX_AGE=10m (from environment): it must be longer than"
-        + " COMFYUI_QUEUE_TIMEOUT + COMFYUI_TIMEOUT (900 s)"), e.getMessage());
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(dir, Map.of("COMFYUI_DIR", "/srv/comfy",
+        "COMFYUI_FILES_MAX_AGE", "20m", "COMFYUI_QUEUE_TIMEOUT", "10m", "COMFYUI_TIMEOUT", "5m"), null));
+    assertTrue(e.getMessage().startsWith("Invalid setting COMFYUI_FILES_MAX_AGE=20m (from environment): with COMFYUI_DIR set it"
+        + " must be longer than COMFYUI_QUEUE_TIMEOUT + COMFYUI_TIMEOUT + 10 min (1500 s)"), e.getMessage());
+    // without COMFYUI_DIR nothing is removed: long prompt limits stay valid in every role
+    assertEquals(Duration.ofHours(6), ConfigLoader.load(dir, Map.of("COMFYUI_TIMEOUT", "6h"), null).comfy().timeout());
   }
 }

@@ -74,7 +74,7 @@ class WorkerTest {
       Files.setLastModifiedTime(p, java.nio.file.attribute.FileTime.fromMillis(dayAgo));
     }
     Config cfg = WorkerTestSupport.config(WorkerTestSupport.fastSettings(REDIS.url(), List.of(e.url())),
-        "COMFYUI_DIR", comfyDir.toString(), "COMFYUI_FILES_MAX_AGE", "20m");
+        "COMFYUI_DIR", comfyDir.toString(), "COMFYUI_FILES_MAX_AGE", "30m");
     t.worker(cfg);
     Await.until("the old files are removed", Duration.ofSeconds(20), () -> !Files.exists(oldInput) && !Files.exists(oldResult));
     assertTrue(Files.exists(fresh), "a file younger than COMFYUI_FILES_MAX_AGE stays");
