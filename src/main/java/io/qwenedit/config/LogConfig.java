@@ -38,7 +38,7 @@ public record LogConfig(String dir, boolean json, String maxFileSize, int maxHis
   }
 
   /**
-   * How many rolled files a plain size-rolled log keeps (an owned ComfyUI's output): as many as fit in
+   * How many rolled copies an owned ComfyUI's output file keeps: as many as fit in
    * {@code LOG_FILE_TOTAL_CAP} with the live file, at least one.
    */
   public int rolledFilesKept() {

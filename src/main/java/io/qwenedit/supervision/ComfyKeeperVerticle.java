@@ -6,6 +6,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonObject;
+import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -15,10 +16,12 @@ import org.slf4j.LoggerFactory;
  * Keeps the ComfyUI processes this worker owns running: one that exits is started again; one that stays wedged or
  * unreachable for {@code COMFYUI_RESTART_AFTER} (it answers HTTP but finishes nothing, or hangs) is killed with its
  * whole process tree and started again. Repeated restarts back off (1 s doubling, at most 60 s). Meanwhile its GPU
- * is out of service (the arbiter gives work only to healthy GPUs) and jobs go to the other GPUs.
+ * is out of service (the arbiter gives work only to healthy GPUs) and jobs go to the other GPUs. Also keeps each
+ * process's output file within {@code LOG_FILE_MAX_SIZE} (checked every 5 s).
  */
 public final class ComfyKeeperVerticle extends SupervisedVerticle {
   private static final Logger LOG = LoggerFactory.getLogger(ComfyKeeperVerticle.class);
+  private static final long ROLL_EVERY_MS = 5_000;
 
   private final Config config;
   private final Map<String, ComfyProcess> processes;
@@ -26,6 +29,10 @@ public final class ComfyKeeperVerticle extends SupervisedVerticle {
   private final Map<String, Integer> recentRestarts = new HashMap<>();
   private final Map<String, Long> restartingUntil = new HashMap<>();
   private boolean stopped;
+  private long rollTimer = -1;
+  private boolean rolling;
+  /** GPUs whose output file could not be rolled last time (touched on worker threads, one roll at a time). */
+  private final java.util.Set<String> rollFailing = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   public ComfyKeeperVerticle(Config config, Map<String, ComfyProcess> processes) {
     super(config.worker().testSwitches());
@@ -54,6 +61,7 @@ public final class ComfyKeeperVerticle extends SupervisedVerticle {
   protected Future<?> startService() {
     consume(Addresses.GPU_HEALTH, msg -> onHealth((JsonObject) msg.body()));
     processes.forEach((gpu, p) -> watchExit(gpu, p));
+    rollTimer = vertx.setPeriodic(ROLL_EVERY_MS, t -> rollLogs());
     return Future.succeededFuture();
   }
 
@@ -62,7 +70,30 @@ public final class ComfyKeeperVerticle extends SupervisedVerticle {
     // The exit watchers cannot be removed: they check this. A stopping worker stops its ComfyUI after this keeper,
     // and a keeper being replaced leaves the processes to its successor; neither may start one again.
     stopped = true;
+    vertx.cancelTimer(rollTimer);
     return Future.succeededFuture();
+  }
+
+  /** Keeps each ComfyUI's output file within LOG_FILE_MAX_SIZE (ComfyUI appends to it for as long as it runs). */
+  private void rollLogs() {
+    if (rolling) {
+      return;
+    }
+    rolling = true;
+    vertx.executeBlocking(() -> {
+      for (Map.Entry<String, ComfyProcess> e : processes.entrySet()) {
+        try {
+          e.getValue().rollLog();
+          rollFailing.remove(e.getKey());
+        } catch (IOException err) {
+          if (rollFailing.add(e.getKey())) {
+            LOG.warn("{}: cannot roll its ComfyUI's output over ({}); tried again every {} s", e.getKey(), err.getMessage(),
+                ROLL_EVERY_MS / 1000);
+          }
+        }
+      }
+      return null;
+    }, false).onComplete(ar -> rolling = false);
   }
 
   private void watchExit(String gpu, ComfyProcess p) {

@@ -21,26 +21,25 @@ public final class ComfyProcess {
   private final String gpuName;
   private final List<String> command;
   private final Path logFile;
-  private final long logMaxBytes;
-  private final int logKeep;
+  private final AppendedLog log;
+  private boolean closed;
   private Process process;
   private int starts;
 
   /**
    * @param logDir       where its output goes, {@code comfyui-<gpu>.log}
-   * @param logMaxBytes  that file rolls over at this size
-   * @param logKeep      rolled files kept ({@code .1} the newest): its output never takes more than
-   *                     {@code (logKeep + 1) * logMaxBytes}
+   * @param logMaxBytes  that file rolls over at this size (checked by the keeper every few seconds)
+   * @param logKeep      rolled files kept ({@code .1} the newest): its output takes about {@code (logKeep + 1) *
+   *                     logMaxBytes}, plus what ComfyUI prints between two checks
    */
   public ComfyProcess(String gpuName, int gpuIndex, URI url, String template, Path logDir, long logMaxBytes, int logKeep) {
     this.gpuName = gpuName;
-    this.logMaxBytes = logMaxBytes;
-    this.logKeep = logKeep;
     int port = url.getPort() < 0 ? 80 : url.getPort();
     String filled = template.replace("{port}", String.valueOf(port)).replace("{gpu}", String.valueOf(gpuIndex))
         .replace("{url}", url.toString());
     this.command = split(filled);
     this.logFile = logDir.resolve("comfyui-" + gpuName + ".log");
+    this.log = new AppendedLog(logFile, logMaxBytes, logKeep);
   }
 
   /** Splits a command line into words: spaces separate, double or single quotes group. */
@@ -81,12 +80,20 @@ public final class ComfyProcess {
   }
 
   public synchronized void start() throws IOException {
+    if (closed) {
+      throw new IOException("not started: the worker is stopping");
+    }
     Files.createDirectories(logFile.toAbsolutePath().getParent());
-    // its output through a pipe into a file that rolls over: ComfyUI prints for every prompt, and runs for months
-    process = new ProcessBuilder(command).redirectErrorStream(true).start();
-    process.getOutputStream().close(); // it reads nothing from us
+    // Appended to directly, not through a pipe of ours: a ComfyUI whose worker was killed keeps a place to print.
+    // rollLog() keeps the file within its size.
+    try {
+      rollLog();
+    } catch (IOException e) {
+      LOG.warn("{}: cannot roll {} over ({}); ComfyUI goes on appending to it", gpuName, logFile, e.getMessage());
+    }
+    process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
+        .start();
     starts++;
-    RollingLog.start(process.getInputStream(), logFile, logMaxBytes, logKeep, "comfyui-output-" + gpuName + "-" + starts);
     LOG.info("{}: started ComfyUI (pid {}, start #{}): {} (output in {})", gpuName, process.pid(), starts, String.join(" ", command), logFile);
   }
 
@@ -108,6 +115,20 @@ public final class ComfyProcess {
     if (p != null) {
       p.onExit().thenRun(onExit);
     }
+  }
+
+  /**
+   * Rolls its output file over once it has reached {@code LOG_FILE_MAX_SIZE} (copied to {@code .1}, then emptied; the
+   * process keeps appending). Called at start and regularly by the keeper.
+   */
+  public void rollLog() throws IOException {
+    log.rollIfFull();
+  }
+
+  /** Stops it for good: killed with everything it started, and {@link #start()} refuses from now on (worker stop). */
+  public synchronized void close() {
+    closed = true;
+    killTree();
   }
 
   /** Kills the process and everything it started; waits up to 10 s. */

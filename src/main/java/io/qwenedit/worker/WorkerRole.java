@@ -128,7 +128,7 @@ public final class WorkerRole {
         .compose(v -> deploymentId == null ? Future.succeededFuture() : vertx.undeploy(deploymentId)
             .timeout(30, TimeUnit.SECONDS).otherwiseEmpty())
         .compose(v -> vertx.executeBlocking(() -> {
-          processes.values().forEach(ComfyProcess::killTree);
+          processes.values().forEach(ComfyProcess::close); // and none is started again after this
           return null;
         }))
         .onComplete(ar -> LOG.info("worker {} stopped", config.worker().workerId()))

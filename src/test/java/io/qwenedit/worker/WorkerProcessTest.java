@@ -32,6 +32,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -188,7 +189,7 @@ class WorkerProcessTest {
         + "\" io.qwenedit.cli.Main emulator --port {port} --step-time 0.05 --steps 4";
     JobQueue q = t.queue(clientConfig(url));
     ChildProcess w = worker("keeper", List.of(url), "COMFYUI_COMMAND", command, "COMFYUI_RESTART_AFTER", "2s",
-        "COMFYUI_WEDGE_TIMEOUT", "2s", "JOB_MAX_ATTEMPTS", "5");
+        "COMFYUI_WEDGE_TIMEOUT", "2s", "JOB_MAX_ATTEMPTS", "5", "LOG_FILE_MAX_SIZE", "1KB", "LOG_FILE_TOTAL_CAP", "3KB");
     assertEquals(JobState.SUCCEEDED, awaitState(q, enqueue(q, "first"), Duration.ofSeconds(60), JobState.SUCCEEDED, JobState.DEAD).state());
     long firstPid = emulatorPid(w);
 
@@ -207,6 +208,12 @@ class WorkerProcessTest {
     long thirdPid = emulatorPid(w);
     assertNotEquals(secondPid, thirdPid, "the wedged ComfyUI was killed and started again");
     assertTrue(w.log().contains("restarting its ComfyUI"), w.log());
+
+    // its output file (ComfyUI appends to it directly) is kept within LOG_FILE_MAX_SIZE by the keeper
+    Path comfyLog = dir.resolve("keeper").resolve("logs").resolve("comfyui-gpu0.log");
+    Await.until("the ComfyUI output file was rolled over", Duration.ofSeconds(20),
+        () -> Files.exists(comfyLog.resolveSibling("comfyui-gpu0.log.1")));
+    assertTrue(Files.size(comfyLog.resolveSibling("comfyui-gpu0.log.1")) >= 1024); // the emulator prints ≈ 400 bytes a start
 
     // it is stopped: its ComfyUI is stopped with it and not started again (the keeper saw that exit too)
     w.terminate();
