@@ -97,13 +97,19 @@ public final class RedisSubscriber {
       Request sub = Request.cmd(Command.SUBSCRIBE);
       channels.forEach(sub::arg);
       // subscribed only once Redis confirmed every channel (a refusal, e.g. an ACL without the right, never confirms)
-      return cn.send(sub).compose(v -> confirmed.future()).timeout(PING_TIMEOUT_MS, TimeUnit.MILLISECONDS).<Void>mapEmpty();
-    }).onSuccess(v -> {
-      synchronized (this) {
-        failures = 0;
-        subscribed = true;
-      }
-      schedulePing();
+      return cn.send(sub).compose(v -> confirmed.future()).timeout(PING_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+          .compose(v -> {
+            synchronized (this) {
+              if (conn != cn) {
+                // lost between the confirmation and here (lost() left the retry to this attempt): fail, so it is retried
+                return Future.<Void>failedFuture(new IllegalStateException("connection lost while subscribing"));
+              }
+              failures = 0;
+              subscribed = true;
+            }
+            schedulePing();
+            return Future.<Void>succeededFuture();
+          });
     }).recover(err -> {
       synchronized (this) {
         if (client == c) {
