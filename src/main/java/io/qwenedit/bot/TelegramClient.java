@@ -4,6 +4,7 @@ import io.qwenedit.config.BotConfig;
 import io.qwenedit.metrics.JobMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
@@ -14,6 +15,8 @@ import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.ext.web.multipart.MultipartForm;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
@@ -25,12 +28,15 @@ import java.util.function.Function;
  * every failure becomes a {@link TelegramApiException}. The token is part of the URL only, never of a message.
  */
 public final class TelegramClient {
+  private static final int LOCAL_FILE_THREADS = 4;
+
   private final Vertx vertx;
   private final WebClient web;
   private final String apiBase;
   private final String fileBase;
   private final long readLimitMs;
   private final JobMetrics metrics;
+  private WorkerExecutor localFiles;
 
   /**
    * @param poolSize connections kept alive to the Bot API
@@ -110,15 +116,25 @@ public final class TelegramClient {
   public Future<Buffer> download(String filePath) {
     if (filePath.startsWith("/")) {
       // A local Bot API server in --local mode answers getFile with an absolute path on a shared disk.
-      // A disk that stops answering (a network mount whose server is gone) must not hold the person's request for ever.
-      return vertx.fileSystem().readFile(filePath).timeout(readLimitMs, TimeUnit.MILLISECONDS)
+      // A disk that stops answering (a network mount whose server is gone) must not hold the person's request for ever;
+      // the read runs on threads of its own, so reads hung there cannot take every thread the bot's other files use.
+      return localFiles().executeBlocking(() -> Buffer.buffer(Files.readAllBytes(Path.of(filePath))), false)
+          .timeout(readLimitMs, TimeUnit.MILLISECONDS)
           .recover(err -> Future.failedFuture(new TelegramApiException(404, err instanceof TimeoutException
               ? "the local file " + filePath + " could not be read within " + readLimitMs + " ms"
-              : "cannot read local file: " + err.getMessage(), -1, null)));
+              : "cannot read the local file " + filePath + " (" + err + ")", -1, null)));
     }
     return finish(web.requestAbs(HttpMethod.GET, fileBase + filePath).idleTimeout(readLimitMs).send(), readLimitMs,
         resp -> resp.statusCode() == 200 ? Future.succeededFuture(resp.body() == null ? Buffer.buffer() : resp.body())
             : Future.failedFuture(new TelegramApiException(resp.statusCode(), "file download answered HTTP " + resp.statusCode(), -1, null)));
+  }
+
+  private WorkerExecutor localFiles() {
+    if (localFiles == null) {
+      // shared by name: one small pool for every client of this Vert.x, closed with the verticles that use it
+      localFiles = vertx.createSharedWorkerExecutor("qwenedit-telegram-local-files", LOCAL_FILE_THREADS);
+    }
+    return localFiles;
   }
 
   private void countError(Throwable err) {
