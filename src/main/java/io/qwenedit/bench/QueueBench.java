@@ -278,7 +278,8 @@ public final class QueueBench {
 
   /** Milliseconds the JIT compiler has worked so far (its threads' time, summed). */
   private static long jitMillis() {
-    return ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
+    var jit = ManagementFactory.getCompilationMXBean();
+    return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0; // -Xint: none
   }
 
   private static double round(double v) {

@@ -87,6 +87,10 @@ public final class WorkerRole {
               + " is not a directory on this machine; it must be ComfyUI's base directory (the one holding input/ and"
               + " output/), or leave COMFYUI_DIR empty when ComfyUI runs elsewhere"));
         }
+        if (!Files.isDirectory(d.resolve("input")) && !Files.isDirectory(d.resolve("output"))) {
+          LOG.warn("COMFYUI_DIR {} holds neither input/ nor output/: is it ComfyUI's base directory? Nothing is removed"
+              + " there until they appear", d.toAbsolutePath());
+        }
       }
       children.add(new Child("files", () -> new ComfyFilesVerticle(config)));
     }
