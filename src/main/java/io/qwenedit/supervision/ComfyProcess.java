@@ -23,8 +23,9 @@ public final class ComfyProcess {
   private final Path logFile;
   private final AppendedLog log;
   private boolean closed;
-  private Process process;
-  private int starts;
+  // read without the lock (health details, on an event loop) while killTree may hold it for up to 10 s
+  private volatile Process process;
+  private volatile int starts;
 
   /**
    * @param logDir       where its output goes, {@code comfyui-<gpu>.log}
@@ -97,15 +98,17 @@ public final class ComfyProcess {
     LOG.info("{}: started ComfyUI (pid {}, start #{}): {} (output in {})", gpuName, process.pid(), starts, String.join(" ", command), logFile);
   }
 
-  public synchronized boolean alive() {
-    return process != null && process.isAlive();
+  public boolean alive() {
+    Process p = process;
+    return p != null && p.isAlive();
   }
 
-  public synchronized long pid() {
-    return process == null ? -1 : process.pid();
+  public long pid() {
+    Process p = process;
+    return p == null ? -1 : p.pid();
   }
 
-  public synchronized int starts() {
+  public int starts() {
     return starts;
   }
 
