@@ -367,9 +367,10 @@ class ComfyClientTest {
   }
 
   @Test
-  void anUploadNameCollisionUsesTheNameComfyReturns() {
+  void aStaleFileWithOurNameIsReplacedByOurPicture() {
     ComfyEmulator e = emulator(EmulatorOptions.fast());
-    // Someone else's, different picture already has our file name.
+    // A different picture already has our file name (left by something else, or an older copy): uploads overwrite, so
+    // the file is ours again, written now (its age is this attempt's, for the clean-up of ComfyUI's directories).
     WebClient web = WebClient.create(vertx);
     MultipartForm form = MultipartForm.create().attribute("subfolder", "qwenedit")
         .binaryFileUpload("image", "job-n.png", Images.png(96, 64, Color.RED), "image/png");
@@ -378,7 +379,7 @@ class ComfyClientTest {
     ComfyClient c = client(e, options());
     DispatchResult r = Await.await(c.dispatch(request("job-n", "x"), null));
     assertTrue(EmulatorImages.matches(INPUT, r.image()), "our picture was edited, not the other one with our name");
-    assertEquals(1, stats(e).getInteger("uploads_renamed"));
+    assertEquals(0, stats(e).getInteger("uploads_renamed"), "replaced, not stored beside it under another name");
     web.close();
   }
 
