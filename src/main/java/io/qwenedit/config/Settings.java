@@ -171,7 +171,8 @@ public final class Settings {
     return Duration.ofMillis(Math.round(n * factorMs));
   }
 
-  static String human(Duration d) {
+  /** A duration as a person writes it in a setting: 1h, 30s, 250ms. */
+  public static String human(Duration d) {
     long ms = d.toMillis();
     if (ms % 3_600_000 == 0 && ms >= 3_600_000) {
       return (ms / 3_600_000) + "h";

@@ -2,6 +2,7 @@ package io.qwenedit.worker;
 
 import io.qwenedit.comfy.ComfyFiles;
 import io.qwenedit.config.Config;
+import io.qwenedit.config.Settings;
 import io.qwenedit.supervision.SupervisedVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
@@ -79,7 +80,7 @@ public final class ComfyFilesVerticle extends SupervisedVerticle {
           bytes += s.bytes();
           if (s.removed() > 0) {
             LOG.info("removed {} file(s) ({} KB) older than {} from ComfyUI's input/{} and output/{} in {}", s.removed(),
-                s.bytes() / 1024, config.comfy().filesMaxAge(), ComfyFiles.SUBFOLDER, ComfyFiles.SUBFOLDER, dirs);
+                s.bytes() / 1024, Settings.human(config.comfy().filesMaxAge()), ComfyFiles.SUBFOLDER, ComfyFiles.SUBFOLDER, dirs);
           }
           if (!s.problems().isEmpty() && lastProblems.isEmpty()) {
             LOG.warn("some of ComfyUI's files could not be removed (they are tried again next time): {}", s.problems());
