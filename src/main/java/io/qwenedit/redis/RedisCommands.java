@@ -155,7 +155,7 @@ public final class RedisCommands {
                 "Redis at " + cfg.displayAddress() + " did not answer within " + timeoutMs + " ms", err));
           }
           Throwable wrapped = RedisUnavailableException.wrap(cfg, err);
-          if (wrapped instanceof RedisUnavailableException) {
+          if (wrapped instanceof RedisUnavailableException u && u.connectionLost()) {
             slot.drop(conn, err.getMessage());
           }
           return Future.failedFuture(wrapped);

@@ -67,6 +67,27 @@ class BotRedisOutageTest extends BotEndToEnd {
   }
 
   @Test
+  void aRedisThatAnswersButCannotWriteIsAnOutageTooAndTheRequestIsKept() throws Exception {
+    startAll();
+    JsonObject fay = telegram.user(5021, "Fay", "en");
+    // a failover under way: Redis answers but refuses writes (READONLY), as it refuses them while loading its data
+    // after a restart (LOADING), when full (OOM) or unable to persist (MISCONF)
+    await(bot.queue().redis().send(io.vertx.redis.client.Command.REPLICAOF, "127.0.0.1",
+        String.valueOf(io.qwenedit.redis.LocalRedisServer.freePort())));
+    try {
+      telegram.sendPhoto(fay, Images.jpeg(300, 200), "make it snowy");
+      telegram.awaitBotMessage(5021, "told, request kept", WAIT,
+          m -> m.visible().startsWith("⚠️ The service is temporarily unavailable. I've kept"));
+      assertEquals(0, photos(5021));
+    } finally {
+      await(bot.queue().redis().send(io.vertx.redis.client.Command.REPLICAOF, "NO", "ONE"));
+    }
+    Await.until("Fay's kept request delivered once Redis takes writes again", WAIT, () -> photos(5021) == 1);
+    assertTrue(telegram.botMessages(5021).stream().noneMatch(m -> m.visible().contains("can't accept this request")),
+        "never told her request was at fault");
+  }
+
+  @Test
   void requestsKeptDuringAnOutageAreHandledByTheNextRunWhenTheBotStopsBeforeRedisIsBack(@TempDir Path dir) throws Exception {
     Path kept = dir.resolve("data").resolve("outage.jsonl");
     startAll("BOT_OUTAGE_FILE", kept.toString());
