@@ -402,6 +402,19 @@ public final class ResultDeliveryVerticle extends VerticleBase {
   }
 
   private Future<Void> sendResult(Job job, long chat, String lang, Long replyTo) {
+    return sendPicture(job, chat, lang, replyTo).recover(err -> {
+      if (err instanceof TelegramApiException t && !t.transientFailure() && !t.floodWait() && !t.forbidden()) {
+        // Telegram will never take the picture here (no right to send media in this group, too large...): the person
+        // is told in words, rather than left waiting; only if that fails too is the delivery given up
+        LOG.warn("job {}: Telegram refused the result picture in chat {} ({}); telling the person instead", job.id(), chat,
+            t.getMessage());
+        return outbox.sendMessage(chat, Texts.get(lang, "result_refused", "reason", t.getMessage()), null, replyTo).mapEmpty();
+      }
+      return Future.failedFuture(err);
+    });
+  }
+
+  private Future<Void> sendPicture(Job job, long chat, String lang, Long replyTo) {
     Future<Buffer> stored = job.resultRef() == null ? Future.succeededFuture() : queue.image(job.resultRef());
     return stored.compose(bytes -> {
       if (bytes == null) {

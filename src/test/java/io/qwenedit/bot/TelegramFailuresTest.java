@@ -178,6 +178,22 @@ class TelegramFailuresTest extends BotEndToEnd {
   }
 
   @Test
+  void aResultPictureTelegramRefusesForGoodIsToldInWords() {
+    startAll();
+    JsonObject ida = telegram.user(3009, "Ida", "en");
+    // a group where the bot may write but not send media: the photo and the file are both refused
+    telegram.failNext("sendPhoto", 3009L, 1, 400, "Bad Request: not enough rights to send photos to the chat");
+    telegram.failNext("sendDocument", 3009L, 1, 400, "Bad Request: not enough rights to send documents to the chat");
+    telegram.sendPhoto(ida, Images.jpeg(300, 200), "make it autumn");
+    telegram.awaitBotMessage(3009, "told in words", WAIT,
+        m -> m.visible().startsWith("Your edit is ready, but Telegram would not accept the picture here")
+            && m.visible().contains("not enough rights to send documents"));
+    assertEquals(0, photos(ida));
+    assertEquals(1, telegram.calls("sendphoto").stream().filter(c -> Long.valueOf(3009).equals(c.chatId())).count(),
+        "a refusal for good is not retried");
+  }
+
+  @Test
   void telegramUnreachableThenBackTheBotRecoversByItself() throws Exception {
     startAll();
     worker.holdJobs(true);
