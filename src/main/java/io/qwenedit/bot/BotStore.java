@@ -200,6 +200,14 @@ public final class BotStore {
     return redis.batch(reqs).mapEmpty();
   }
 
+  /**
+   * The job ended but its outcome may not be delivered yet: it no longer counts against the person's limit, and stays
+   * tracked (tg:jobs) until it is delivered.
+   */
+  public Future<Void> releaseActive(long userId, String jobId) {
+    return redis.send(Command.ZREM, keys.active(userId), jobId).mapEmpty();
+  }
+
   /** Telegram jobs not yet delivered, oldest first (at most {@code limit}); entries past the retention are dropped. */
   public Future<List<String>> trackedJobs(int limit) {
     long cutoff = System.currentTimeMillis() - keepJobIdsMs;

@@ -224,7 +224,8 @@ final class Conversation {
         if (stale.isEmpty()) {
           return Future.succeededFuture(adm);
         }
-        return Future.all(stale.stream().map(id -> store.jobFinished(userId, id)).toList())
+        // still tracked for delivery (the reconcile pass delivers it if its outcome entry is gone)
+        return Future.all(stale.stream().map(id -> store.releaseActive(userId, id)).toList())
             .compose(v -> store.admit(userId, reservation, cfg.maxActiveJobsPerUser(), quota));
       }));
     });

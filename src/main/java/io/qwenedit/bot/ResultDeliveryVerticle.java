@@ -46,6 +46,7 @@ public final class ResultDeliveryVerticle extends VerticleBase {
   static final String HEALTH = "bot/delivery";
   private static final long BLOCK_MS = 5_000;
   private static final long PENDING_EVERY_MAX_MS = 10_000;
+  private static final int RECONCILE_BATCH = 200;
   private static final int BATCH = 20;
   private static final int MAX_IN_FLIGHT = 32;
   private static final Duration SENDING_MARK = Duration.ofSeconds(60);
@@ -78,6 +79,9 @@ public final class ResultDeliveryVerticle extends VerticleBase {
   private volatile int failuresInRow;
   private volatile String lastError;
   private final Set<String> inFlight = new HashSet<>();
+  /** Jobs whose delivery this instance has under way (from the stream or the reconcile pass): never two at once. */
+  private final Set<String> delivering = new HashSet<>();
+  private long lastReconcile;
   /** Jobs whose outcome reached Telegram but whose "delivered" mark could not be written yet (Redis trouble). */
   private final Set<String> sentUnmarked = new HashSet<>();
   private Promise<Void> loopEnded;
@@ -155,6 +159,7 @@ public final class ResultDeliveryVerticle extends VerticleBase {
     }
     ensureGroup()
         .compose(v -> pendingPass())
+        .compose(v -> reconcilePass())
         .compose(v -> readNew())
         .onComplete(ar -> {
           if (stopped) {
@@ -231,6 +236,34 @@ public final class ResultDeliveryVerticle extends VerticleBase {
           return (Void) null;
         })
         .compose(v -> cleanupConsumers(now));
+  }
+
+  /**
+   * Every few pendings passes: the bot's tracked jobs ({@code tg:jobs}, removed once delivered) that finished a while
+   * ago and are still not delivered. Their outcome entry may be gone from the stream (trimmed at EVENTS_MAX_LEN while
+   * the bot could not deliver, e.g. down or refused by Telegram for hours): this delivers them anyway. The delivery
+   * marks make it harmless when the stream's entry is delivered too.
+   */
+  private Future<Void> reconcilePass() {
+    long now = System.currentTimeMillis();
+    if (now - lastReconcile < 3 * pendingEveryMs()) {
+      return Future.succeededFuture();
+    }
+    lastReconcile = now;
+    long finishedBefore = now - 2 * pendingEveryMs();
+    return store.trackedJobs(RECONCILE_BATCH).compose(queue::jobs).map(jobs -> {
+      for (Job job : jobs) {
+        if (job != null && job.state().terminal() && job.finishedAt() != null && job.finishedAt() < finishedBefore
+            && !delivering.contains(job.id())) {
+          deliverJob(job).onSuccess(r -> {
+            if (r == Result.ACK) {
+              LOG.info("job {}: outcome delivered by the reconcile pass (its stream entry was not)", job.id());
+            }
+          }).onFailure(err -> LOG.warn("job {}: reconcile delivery failed, will retry: {}", job.id(), err.getMessage()));
+        }
+      }
+      return (Void) null;
+    }).otherwiseEmpty();
   }
 
   /** Forgets consumers of instances long gone that hold nothing (each restart adds one). */
@@ -315,29 +348,42 @@ public final class ResultDeliveryVerticle extends VerticleBase {
 
   private Future<Result> deliver(Entry e) {
     if (e.jobId() == null) {
-      return Future.succeededFuture(Result.ACK); // an entry trimmed from the stream: nothing to deliver
+      // trimmed from the stream before it was delivered: the reconcile pass delivers its job from tg:jobs
+      meters.counter("qwenedit.bot.outcomes.trimmed").increment();
+      LOG.info("delivery: an outcome entry was trimmed from the stream before delivery; the reconcile pass covers it");
+      return Future.succeededFuture(Result.ACK);
     }
-    return queue.get(e.jobId()).compose(job -> {
-      if (job == null || !Conversation.fromThisBot(job.source(), botId)) {
-        return Future.succeededFuture(Result.ACK); // expired, or not this bot's
+    return queue.get(e.jobId()).compose(this::deliverJob);
+  }
+
+  /** Delivers a finished job's outcome once (the marks guard other instances, {@link #delivering} this one). */
+  private Future<Result> deliverJob(Job job) {
+    if (job == null || !Conversation.fromThisBot(job.source(), botId)) {
+      return Future.succeededFuture(Result.ACK); // expired, or not this bot's
+    }
+    if (!delivering.add(job.id())) {
+      return Future.succeededFuture(Result.RETRY); // under way here already
+    }
+    return deliverMarked(job).onComplete(x -> delivering.remove(job.id()));
+  }
+
+  private Future<Result> deliverMarked(Job job) {
+    if (sentUnmarked.contains(job.id())) {
+      return finish(job, job.source().getLong("user", 0L), "sent");
+    }
+    if (!job.state().terminal()) {
+      // A dead-lettered job put back in line by an operator: its new outcome will come as a new entry.
+      return Future.succeededFuture(Result.ACK);
+    }
+    return store.deliverBegin(job.id(), consumer, SENDING_MARK).compose(mark -> {
+      switch (mark) {
+        case "go":
+          return sendOutcome(job);
+        case "busy":
+          return Future.succeededFuture(Result.RETRY);
+        default:
+          return Future.succeededFuture(Result.ACK); // done (delivered before) or missing (expired)
       }
-      if (sentUnmarked.contains(job.id())) {
-        return finish(job, job.source().getLong("user", 0L), "sent");
-      }
-      if (!job.state().terminal()) {
-        // A dead-lettered job put back in line by an operator: its new outcome will come as a new entry.
-        return Future.succeededFuture(Result.ACK);
-      }
-      return store.deliverBegin(job.id(), consumer, SENDING_MARK).compose(mark -> {
-        switch (mark) {
-          case "go":
-            return sendOutcome(job);
-          case "busy":
-            return Future.succeededFuture(Result.RETRY);
-          default:
-            return Future.succeededFuture(Result.ACK); // done (delivered before) or missing (expired)
-        }
-      });
     });
   }
 

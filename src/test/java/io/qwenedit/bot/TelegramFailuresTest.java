@@ -213,6 +213,25 @@ class TelegramFailuresTest extends BotEndToEnd {
   }
 
   @Test
+  void anOutcomeTrimmedFromTheStreamWhileTheBotWasDownIsStillDeliveredOnce() throws Exception {
+    startAll();
+    worker.holdJobs(true);
+    JsonObject jo = telegram.user(3010, "Jo", "en");
+    telegram.sendPhoto(jo, Images.jpeg(300, 200), "make it foggy");
+    Await.until("running", WAIT, () -> worker.taken().size() == 1);
+    io.qwenedit.config.Config cfg = bot.config;
+    bot.crash(); // the bot is down while the job finishes...
+    worker.release();
+    Await.until("finished", WAIT, () -> worker.completed().size() == 1);
+    // ... long enough for the outcomes stream, shared by every client, to be trimmed past its entry (EVENTS_MAX_LEN)
+    await(bot.queue().redis().send(io.vertx.redis.client.Command.XTRIM, bot.queue().keys().outcomes(), "MAXLEN", "0"));
+    bot = BotHarness.start(cfg, "bot-a2");
+    Await.until("the result arrives anyway", Duration.ofSeconds(45), () -> photos(jo) == 1);
+    Thread.sleep(2_000);
+    assertEquals(1, photos(jo), "once");
+  }
+
+  @Test
   void aHungConnectionIsDroppedAndTheCallRetried() {
     startAll();
     Await.until("polling", WAIT, () -> telegram.calls("getupdates").size() >= 1);
