@@ -3,6 +3,7 @@ package io.qwenedit.api;
 import io.qwenedit.queue.JobRejectedException;
 import io.qwenedit.redis.RedisUnavailableException;
 import io.vertx.core.Handler;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -117,6 +118,8 @@ public final class ApiErrors {
     return req.getHeader(HttpHeaders.TRANSFER_ENCODING) != null || (length != null && !"0".equals(length.strip()));
   }
 
+  private static final long LINGER_MS = 1_000;
+
   /** Writes the error (or, if an answer has already begun, as with an event stream, closes the connection). */
   public static void send(RoutingContext ctx, ApiException error) {
     HttpServerResponse response = ctx.response();
@@ -139,8 +142,33 @@ public final class ApiErrors {
     }
     response.end(body(error.code(), error.getMessage()).encode()).onComplete(ar -> {
       if (close) {
-        ctx.request().connection().close();
+        lingerThenClose(ctx);
       }
     });
+  }
+
+  /**
+   * Hangs up once the rest of the body has arrived, or after {@link #LINGER_MS}: closing at once, while the client is
+   * still sending, makes its network stack reset the connection, and many clients then lose the answer they were sent
+   * (they see "connection closed" instead of the 413). What arrives meanwhile is read and dropped.
+   */
+  private static void lingerThenClose(RoutingContext ctx) {
+    HttpServerRequest req = ctx.request();
+    HttpConnection conn = req.connection();
+    if (req.isEnded()) {
+      conn.close();
+      return;
+    }
+    long timer = ctx.vertx().setTimer(LINGER_MS, t -> conn.close());
+    try {
+      req.endHandler(v -> {
+        ctx.vertx().cancelTimer(timer);
+        conn.close();
+      });
+      req.resume();
+    } catch (IllegalStateException alreadyRead) {
+      ctx.vertx().cancelTimer(timer);
+      conn.close();
+    }
   }
 }
