@@ -29,6 +29,11 @@ public final class BotKeys {
   }
 
   /** Which instance is the active one (polls, edits status messages, delivers results). */
+  /** Written (with a 5 s life) to learn whether Redis takes writes again before kept requests are replayed. */
+  public String probe() {
+    return p + "probe";
+  }
+
   public String leader() {
     return p + "{poll}:leader";
   }

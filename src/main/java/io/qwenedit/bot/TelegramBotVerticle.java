@@ -224,7 +224,9 @@ public final class TelegramBotVerticle extends VerticleBase {
       return;
     }
     draining = true;
-    redis.send(Command.PING).onComplete(ping -> {
+    // a write, not a PING: a Redis that is full, read-only or unable to persist answers PING, refuses writes, and the
+    // kept request would be replayed (and the person told "queuing...") every second for as long as that lasts
+    redis.send(Command.SET, store.keys().probe(), "1", "PX", "5000").onComplete(ping -> {
       if (ping.failed()) {
         draining = false;
         scheduleDrain();

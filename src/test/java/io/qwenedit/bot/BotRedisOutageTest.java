@@ -70,6 +70,8 @@ class BotRedisOutageTest extends BotEndToEnd {
   void aRedisThatAnswersButCannotWriteIsAnOutageTooAndTheRequestIsKept() throws Exception {
     startAll();
     JsonObject fay = telegram.user(5021, "Fay", "en");
+    telegram.sendText(fay, "/help");
+    telegram.awaitBotMessage(5021, "running normally", WAIT, m -> m.visible().startsWith("I edit photos"));
     // a failover under way: Redis answers but refuses writes (READONLY), as it refuses them while loading its data
     // after a restart (LOADING), when full (OOM) or unable to persist (MISCONF)
     await(bot.queue().redis().send(io.vertx.redis.client.Command.REPLICAOF, "127.0.0.1",
@@ -85,6 +87,29 @@ class BotRedisOutageTest extends BotEndToEnd {
     Await.until("Fay's kept request delivered once Redis takes writes again", WAIT, () -> photos(5021) == 1);
     assertTrue(telegram.botMessages(5021).stream().noneMatch(m -> m.visible().contains("can't accept this request")),
         "never told her request was at fault");
+  }
+
+  @Test
+  void aFullRedisKeepsTheRequestAndDoesNotReplayItUntilWritesWorkAgain() throws Exception {
+    startAll();
+    JsonObject gus = telegram.user(5031, "Gus", "en");
+    telegram.sendText(gus, "/help");
+    telegram.awaitBotMessage(5031, "running normally", WAIT, m -> m.visible().startsWith("I edit photos"));
+    var redis = bot.queue().redis();
+    // full, with nothing to evict: Redis still answers PING and some writes, but refuses the job (OOM)
+    await(redis.send(io.vertx.redis.client.Command.CONFIG, "SET", "maxmemory-policy", "noeviction"));
+    await(redis.send(io.vertx.redis.client.Command.CONFIG, "SET", "maxmemory", "1"));
+    try {
+      telegram.sendPhoto(gus, Images.jpeg(300, 200), "make it stormy");
+      telegram.awaitBotMessage(5031, "told, request kept", WAIT,
+          m -> m.visible().startsWith("⚠️ The service is temporarily unavailable. I've kept"));
+      Thread.sleep(4_000); // the kept request is looked at every second meanwhile
+      long received = telegram.botMessages(5031).stream().filter(m -> m.visible().startsWith("⏳ Got it")).count();
+      assertTrue(received <= 1, "not replayed while Redis is full: told 'Got it' " + received + " times");
+    } finally {
+      await(redis.send(io.vertx.redis.client.Command.CONFIG, "SET", "maxmemory", "0"));
+    }
+    Await.until("Gus's kept request delivered once Redis has room", WAIT, () -> photos(5031) == 1);
   }
 
   @Test
