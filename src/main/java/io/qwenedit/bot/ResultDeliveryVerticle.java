@@ -82,6 +82,8 @@ public final class ResultDeliveryVerticle extends VerticleBase {
   /** Jobs whose delivery this instance has under way (from the stream or the reconcile pass): never two at once. */
   private final Set<String> delivering = new HashSet<>();
   private long lastReconcile;
+  /** Deliveries the reconcile pass has under way (they count towards MAX_IN_FLIGHT with the stream's). */
+  private int reconciling;
   /** Jobs whose outcome reached Telegram but whose "delivered" mark could not be written yet (Redis trouble). */
   private final Set<String> sentUnmarked = new HashSet<>();
   private Promise<Void> loopEnded;
@@ -125,13 +127,14 @@ public final class ResultDeliveryVerticle extends VerticleBase {
   }
 
   private Future<Void> waitForDeliveries(long limitMs) {
-    if (inFlight.isEmpty()) {
+    if (inFlight.isEmpty() && reconciling == 0) {
       return Future.succeededFuture();
     }
     Promise<Void> p = Promise.promise();
     long deadline = System.currentTimeMillis() + limitMs;
     vertx.setPeriodic(50, t -> {
-      if (inFlight.isEmpty() || System.currentTimeMillis() > deadline) {
+      // the reconcile pass's deliveries too: a send left running after stop could not write its "delivered" mark
+      if ((inFlight.isEmpty() && reconciling == 0) || System.currentTimeMillis() > deadline) {
         vertx.cancelTimer(t);
         p.tryComplete();
       }
@@ -141,7 +144,7 @@ public final class ResultDeliveryVerticle extends VerticleBase {
 
   private Status health() {
     double age = (System.currentTimeMillis() - lastCycleAt) / 1000.0;
-    JsonObject data = new JsonObject().put("last_cycle_age_s", age).put("in_flight", inFlight.size())
+    JsonObject data = new JsonObject().put("last_cycle_age_s", age).put("in_flight", inFlight.size() + reconciling)
         .put("failures_in_row", failuresInRow);
     if (lastError != null) {
       data.put("last_error", lastError);
@@ -251,19 +254,30 @@ public final class ResultDeliveryVerticle extends VerticleBase {
     }
     lastReconcile = now;
     long finishedBefore = now - 2 * pendingEveryMs();
-    return store.trackedJobs(RECONCILE_BATCH).compose(queue::jobs).map(jobs -> {
+    return store.trackedJobs(RECONCILE_BATCH).compose(ids -> queue.jobs(ids).map(jobs -> {
+      // ids whose record is gone (expired): nothing left to deliver, and they would hold places in the window
+      Set<String> found = new HashSet<>();
+      jobs.forEach(j -> found.add(j.id()));
+      ids.stream().filter(id -> !found.contains(id)).forEach(id -> store.jobFinished(null, id));
+      int room = MAX_IN_FLIGHT - inFlight.size() - reconciling; // as many sends at once as the stream's reading allows
       for (Job job : jobs) {
-        if (job != null && job.state().terminal() && job.finishedAt() != null && job.finishedAt() < finishedBefore
+        if (room <= 0) {
+          break;
+        }
+        if (job.state().terminal() && job.finishedAt() != null && job.finishedAt() < finishedBefore
             && !delivering.contains(job.id())) {
+          room--;
+          reconciling++;
           deliverJob(job).onSuccess(r -> {
             if (r == Result.ACK) {
               LOG.info("job {}: outcome delivered by the reconcile pass (its stream entry was not)", job.id());
             }
-          }).onFailure(err -> LOG.warn("job {}: reconcile delivery failed, will retry: {}", job.id(), err.getMessage()));
+          }).onFailure(err -> LOG.warn("job {}: reconcile delivery failed, will retry: {}", job.id(), err.getMessage()))
+              .onComplete(x -> reconciling--);
         }
       }
       return (Void) null;
-    }).otherwiseEmpty();
+    })).otherwiseEmpty();
   }
 
   /** Forgets consumers of instances long gone that hold nothing (each restart adds one). */
@@ -287,7 +301,7 @@ public final class ResultDeliveryVerticle extends VerticleBase {
   }
 
   private Future<Void> readNew() {
-    if (inFlight.size() >= MAX_IN_FLIGHT) {
+    if (inFlight.size() + reconciling >= MAX_IN_FLIGHT) {
       // Enough sends in progress: wait a little instead of reading more.
       Promise<Void> p = Promise.promise();
       vertx.setTimer(200, t -> p.complete());
@@ -454,7 +468,8 @@ public final class ResultDeliveryVerticle extends VerticleBase {
         // is told in words, rather than left waiting; only if that fails too is the delivery given up
         LOG.warn("job {}: Telegram refused the result picture in chat {} ({}); telling the person instead", job.id(), chat,
             t.getMessage());
-        return outbox.sendMessage(chat, Texts.get(lang, "result_refused", "reason", t.getMessage()), null, replyTo).mapEmpty();
+        return outbox.sendMessage(chat, Texts.get(lang, "result_refused", "reason",
+            t.description() == null ? t.getMessage() : t.description()), null, replyTo).mapEmpty();
       }
       return Future.failedFuture(err);
     });
