@@ -78,7 +78,10 @@ public final class Main {
       err.println(e.getMessage());
       return ExitCodes.USAGE;
     } catch (RedisUnavailableException e) {
-      err.println(e.getMessage() + ". Is redis-server running there? Set REDIS_URL or REDIS_HOST/REDIS_PORT.");
+      err.println(e.connectionLost()
+          ? e.getMessage() + ". Is redis-server running there? Set REDIS_URL or REDIS_HOST/REDIS_PORT."
+          // it answered: loading its data, a read-only replica, full, unable to persist...
+          : e.getMessage() + " Try again in a moment; if it lasts, see Redis's own log.");
       return ExitCodes.UNAVAILABLE;
     } catch (Throwable e) {
       // Redis error replies (WRONGPASS, NOAUTH...) are Throwables, not Exceptions: they must end here too, or the

@@ -63,6 +63,26 @@ class CliTest {
   }
 
   @Test
+  void aRedisThatAnswersButCannotTakeTheJobSaysSoAndDoesNotSuggestItIsNotRunning() throws Exception {
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", REDIS.port())) {
+      // a replica during a failover: it answers, and refuses writes
+      s.getOutputStream().write(("REPLICAOF 127.0.0.1 " + io.qwenedit.redis.LocalRedisServer.freePort() + "\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      assertTrue(new String(s.getInputStream().readNBytes(5), StandardCharsets.US_ASCII).startsWith("+OK"));
+      try {
+        Result r = run("submit", "--image", image.toString(), "--prompt", "make the sky purple");
+        assertEquals(ExitCodes.UNAVAILABLE, r.code(), r.err());
+        assertTrue(r.err().contains("cannot serve requests right now: READONLY") && r.err().contains("Try again in a moment"),
+            r.err());
+        assertFalse(r.err().contains("Is redis-server running"), r.err());
+      } finally {
+        s.getOutputStream().write("REPLICAOF NO ONE\r\n".getBytes(StandardCharsets.US_ASCII));
+        s.getInputStream().readNBytes(5);
+      }
+    }
+  }
+
+  @Test
   void helpListsTheCommandsAndUnknownThingsExitNonZero() {
     Result help = run("--help");
     assertEquals(0, help.code());
