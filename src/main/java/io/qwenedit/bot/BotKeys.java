@@ -28,12 +28,12 @@ public final class BotKeys {
     return p + "{poll}:seen";
   }
 
-  /** Which instance is the active one (polls, edits status messages, delivers results). */
   /** Written (with a 5 s life) to learn whether Redis takes writes again before kept requests are replayed. */
   public String probe() {
     return p + "probe";
   }
 
+  /** Which instance is the active one (polls, edits status messages, delivers results). */
   public String leader() {
     return p + "{poll}:leader";
   }

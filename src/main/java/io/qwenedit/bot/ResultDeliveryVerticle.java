@@ -242,7 +242,7 @@ public final class ResultDeliveryVerticle extends VerticleBase {
   }
 
   /**
-   * Every few pendings passes: the bot's tracked jobs ({@code tg:jobs}, removed once delivered) that finished a while
+   * Every few pending passes: the bot's tracked jobs ({@code tg:jobs}, removed once delivered) that finished a while
    * ago and are still not delivered. Their outcome entry may be gone from the stream (trimmed at EVENTS_MAX_LEN while
    * the bot could not deliver, e.g. down or refused by Telegram for hours): this delivers them anyway. The delivery
    * marks make it harmless when the stream's entry is delivered too.
