@@ -416,7 +416,7 @@ public final class ResultDeliveryVerticle extends VerticleBase {
         sentUnmarked.add(job.id());
         return finish(job, userId, "sent");
       }, err -> {
-        if (err instanceof TelegramApiException t && !t.transientFailure() && !t.floodWait()) {
+        if (err instanceof TelegramApiException t && t.permanent()) {
           // Telegram will never take it (blocked, chat gone, bad request): marked, so it is not tried for ever.
           LOG.warn("job {}: outcome could not be delivered to chat {}: {}", job.id(), chat, t.getMessage());
           return finish(job, userId, t.forbidden() ? "blocked" : "refused");
@@ -463,13 +463,13 @@ public final class ResultDeliveryVerticle extends VerticleBase {
 
   private Future<Void> sendResult(Job job, long chat, String lang, Long replyTo) {
     return sendPicture(job, chat, lang, replyTo).recover(err -> {
-      if (err instanceof TelegramApiException t && !t.transientFailure() && !t.floodWait() && !t.forbidden()) {
+      if (err instanceof TelegramApiException t && t.permanent() && !t.forbidden()) {
         // Telegram will never take the picture here (no right to send media in this group, too large...): the person
         // is told in words, rather than left waiting; only if that fails too is the delivery given up
         LOG.warn("job {}: Telegram refused the result picture in chat {} ({}); telling the person instead", job.id(), chat,
             t.getMessage());
-        return outbox.sendMessage(chat, Texts.get(lang, "result_refused", "reason",
-            t.description() == null ? t.getMessage() : t.description()), null, replyTo).mapEmpty();
+        return outbox.sendMessage(chat, Texts.get(lang, "result_refused", "reason", t.description()), null, replyTo)
+            .mapEmpty();
       }
       return Future.failedFuture(err);
     });

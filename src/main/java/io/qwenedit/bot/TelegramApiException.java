@@ -84,6 +84,11 @@ public final class TelegramApiException extends RuntimeException {
     return code == NETWORK || code >= 500;
   }
 
+  /** Telegram will never take this call as it is: neither network or server trouble nor a request to wait. */
+  public boolean permanent() {
+    return !transientFailure() && !floodWait();
+  }
+
   /** An edit that would change nothing: harmless. */
   public boolean notModified() {
     return code == 400 && description.toLowerCase(Locale.ROOT).contains("message is not modified");
