@@ -25,10 +25,6 @@ final class AppendedLog {
     this.keep = Math.max(1, keep);
   }
 
-  Path file() {
-    return file;
-  }
-
   Path rolled(int i) {
     return file.resolveSibling(file.getFileName() + "." + i);
   }

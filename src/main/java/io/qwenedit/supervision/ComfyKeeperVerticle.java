@@ -9,6 +9,8 @@ import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,7 +34,7 @@ public final class ComfyKeeperVerticle extends SupervisedVerticle {
   private long rollTimer = -1;
   private boolean rolling;
   /** GPUs whose output file could not be rolled last time (touched on worker threads, one roll at a time). */
-  private final java.util.Set<String> rollFailing = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final Set<String> rollFailing = ConcurrentHashMap.newKeySet();
 
   public ComfyKeeperVerticle(Config config, Map<String, ComfyProcess> processes) {
     super(config.worker().testSwitches());
