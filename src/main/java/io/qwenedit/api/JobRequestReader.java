@@ -17,7 +17,8 @@ import java.util.Locale;
 /**
  * Reads a job submission into memory, within limits, before anything is stored: multipart/form-data ({@code image}
  * file + {@code prompt}, optional {@code workflow}, {@code seed}, {@code steps}) or JSON (the image in base64). A body
- * announced or found to be over the limit is refused with 413 at once and the connection closed, so a huge upload is
+ * announced or found to be over the limit is refused with 413 at once and the connection closed within a second (see
+ * ApiErrors: the rest is read and dropped meanwhile, so the client gets the answer), so a huge upload is
  * cut off instead of read to the end. Vert.x Web's BodyHandler is not used because it spools uploads to disk; an image
  * is at most {@code MAX_IMAGE_BYTES} and goes to Redis from memory anyway. The result is put in the routing context
  * under {@link #NEW_JOB}.
