@@ -6,8 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 class BatcherTest {
@@ -163,5 +167,44 @@ class BatcherTest {
     Future<String> ok = b.submit("ok");
     calls.answer(0);
     assertEquals("OK", ok.result());
+  }
+
+  /** Submits {@code items} in one turn of an event loop and returns the calls that went out once that turn ended. */
+  private static List<List<String>> callsAfterOneTurn(int inFlight, List<String> items) throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      Calls calls = new Calls();
+      Batcher<String, String> b = batcher(calls, inFlight, 16, 1000);
+      CompletableFuture<List<List<String>>> sent = new CompletableFuture<>();
+      vertx.runOnContext(v -> {
+        items.forEach(b::submit);
+        if (!calls.items.isEmpty()) {
+          sent.completeExceptionally(new AssertionError("sent before the turn ended: " + calls.items));
+        }
+        // queued behind the flush the submits asked for, on the same event loop
+        vertx.runOnContext(v2 -> sent.complete(List.copyOf(calls.items)));
+      });
+      return sent.get(10, TimeUnit.SECONDS);
+    } finally {
+      vertx.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void onAnEventLoopWhatOneTurnSubmitsGoesOutTogetherEvenWithNothingOnItsWay() throws Exception {
+    assertEquals(List.of(List.of("a", "b", "c")), callsAfterOneTurn(4, List.of("a", "b", "c")),
+        "one call, not one per request");
+  }
+
+  @Test
+  void aLargeTurnIsSpreadOverTheCallsThatMayGoOutSoRedisNeverWaitsForOneRoundTrip() throws Exception {
+    List<String> twenty = IntStream.range(0, 20).mapToObj(i -> "r" + i).toList();
+    List<List<String>> calls = callsAfterOneTurn(4, twenty);
+    assertEquals(List.of(7, 7, 6), calls.stream().map(List::size).toList(), "at least 8 each, evenly");
+    assertEquals(twenty, calls.stream().flatMap(List::stream).toList(), "in order, none lost");
+    assertEquals(List.of(List.of("x")), callsAfterOneTurn(4, List.of("x")), "a lone request goes alone");
+    List<String> forty = IntStream.range(0, 40).mapToObj(i -> "r" + i).toList();
+    assertEquals(List.of(10, 10, 10, 10), callsAfterOneTurn(4, forty).stream().map(List::size).toList(),
+        "no more calls than may be on their way");
   }
 }
