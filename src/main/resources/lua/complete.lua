@@ -1,16 +1,22 @@
 -- Stores result images and marks jobs succeeded; fenced (a holder whose lease was taken over changes nothing). A batch
 -- of one or more completions, each judged on its own (JobQueue sends completions that arrive together in one call).
--- KEYS, ARGV[1..8]: queue_context (lib.lua)   ARGV[9..]: for each job: id, fence, result_ref, result bytes (empty:
---       stored elsewhere by the caller), result_info
--- Returns for each job, in order: {1, 'succeeded'} | {0, its state or 'missing'}
+-- A completion may also claim the next job in line for its holder (the slot it frees, taken again in the same step:
+-- one round trip per job for a consumer that keeps its slots busy), whatever became of the completion itself.
+-- KEYS, ARGV[1..8]: queue_context (lib.lua)   ARGV[9]: lease_ms for the next claims
+-- ARGV[10..]: for each job: id, fence, result_ref, result bytes (empty: stored elsewhere by the caller), result_info,
+--       holder to claim the next job for ('' = none)
+-- Returns for each job, in order: {1, 'succeeded'[, next]} | {0, its state or 'missing'[, next]}, where next is a
+-- claimed job as claim.lua gives it, present when one was asked for and taken
 local k, a = queue_context()
 -- the settings handed to redis.call stay the text they came as: numbers would be formatted again (see int_text)
 local retention, events_max, image_retention = ARGV[4], ARGV[5], ARGV[8]
 local now
 local out = {}
 local succeeded = 0
-for i = 9, #ARGV, 5 do
+local wants_next = false
+for i = 10, #ARGV, 6 do
   local id, fence, ref, image, info = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  if ARGV[i + 5] ~= '' then wants_next = true end
   local jk = a.job_prefix .. id
   local cur = redis.call('HMGET', jk, 'state', 'fence', 'attempts', 'holder', 'started_at', 'attempt_log', 'input',
     'error_code', 'gpu')
@@ -38,4 +44,27 @@ for i = 9, #ARGV, 5 do
   end
 end
 if succeeded > 0 then incr_stat(k.stats, 'succeeded', succeeded) end
+if wants_next then
+  local t = now_ms()
+  promote_due(k.delayed, k.wait, a.job_prefix, t)
+  local leases = {}
+  local j = 0
+  for i = 10, #ARGV, 6 do
+    j = j + 1
+    local holder = ARGV[i + 5]
+    if holder ~= '' then
+      -- a stale entry or a missing record gives nothing: the next one in line is tried (as many as a claim of 16)
+      for _ = 1, 16 do
+        local popped = redis.call('ZPOPMIN', k.wait, 1)
+        if #popped == 0 then break end
+        leases[holder] = leases[holder] or new_lease(holder, tonumber(ARGV[9]), t)
+        local claimed = claim_popped(k, a, popped[1], leases[holder])
+        if claimed then
+          out[j][3] = claimed
+          break
+        end
+      end
+    end
+  end
+end
 return out

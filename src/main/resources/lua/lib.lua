@@ -138,3 +138,49 @@ local function finish(k, a, id, state, now, code, message)
   record_outcome(k.events, a.events_max, id, state, now)
   publish(a.channel, {id = id, type = state, state = state, at = now, code = code, message = message})
 end
+
+-- The lease a claim records, its numbers already text (see int_text): {holder, holder_json, now, now_s, until_s}.
+local function new_lease(holder, lease_ms, now)
+  return {holder = holder, holder_json = ',"holder":' .. cjson.encode(holder), now = now, now_s = int_text(now),
+    until_s = int_text(now + lease_ms)}
+end
+
+-- Claims one job just popped from the wait set under lease `l` (new_lease), recording the lease in the same step.
+-- Returns {id, fence, record as it now stands} or nil: a record that is gone is dead-lettered with its reason
+-- (missing_record), a stale entry (cancelled or finished meanwhile) is dropped.
+local function claim_popped(k, a, id, l)
+  local holder, now, now_s, until_s = l.holder, l.now, l.now_s, l.until_s
+  local jk = a.job_prefix .. id
+  local h = redis.call('HGETALL', jk)
+  local state, fence, attempts, fi, ai = nil, 0, 0, nil, nil
+  for j = 1, #h, 2 do
+    local f = h[j]
+    if f == 'state' then state = h[j + 1]; h[j + 1] = 'running'
+    elseif f == 'fence' then fence = tonumber(h[j + 1]) or 0; fi = j + 1
+    elseif f == 'attempts' then attempts = tonumber(h[j + 1]) or 0; ai = j + 1
+    end
+  end
+  if not state then
+    -- Its record is gone (expired or deleted by hand): leave a trace in the dead-letter set instead of losing it silently.
+    redis.call('HSET', jk, 'id', id, 'created_at', now)
+    finish(k, a, id, 'dead', now, 'missing_record',
+      'The job record was missing from Redis while its id was still queued (deleted or evicted); nothing could be run')
+    return nil
+  end
+  if state ~= 'queued' then
+    return nil
+  end
+  local fence_s, attempts_s = int_text(fence + 1), int_text(attempts + 1)
+  -- renewed = 0 until the holder's first renewal proves the claim reached it
+  redis.call('HSET', jk, 'state', 'running', 'fence', fence_s, 'attempts', attempts_s,
+    'holder', holder, 'started_at', now_s, 'updated_at', now_s, 'lease_until', until_s, 'renewed', '0')
+  redis.call('ZADD', k.active, until_s, id)
+  -- the reply is the record as it now stands: patch the copy read above instead of reading it again
+  if fi then h[fi] = fence_s else h[#h + 1] = 'fence'; h[#h + 1] = fence_s end
+  if ai then h[ai] = attempts_s else h[#h + 1] = 'attempts'; h[#h + 1] = attempts_s end
+  local n = #h
+  h[n + 1], h[n + 2], h[n + 3], h[n + 4], h[n + 5] = 'holder', holder, 'started_at', now_s, 'updated_at'
+  h[n + 6], h[n + 7], h[n + 8], h[n + 9], h[n + 10] = now_s, 'lease_until', until_s, 'renewed', '0'
+  redis.call('PUBLISH', a.channel, simple_event(id, 'running', 'running', now_s, l.holder_json))
+  return {id, fence_s, h}
+end

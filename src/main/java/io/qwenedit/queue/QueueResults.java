@@ -34,6 +34,9 @@ public final class QueueResults {
   /** Result of a fenced write: accepted, or refused because the caller no longer holds the job. */
   public record Outcome(boolean accepted, String state) {}
 
+  /** A completion's outcome, and the next job it claimed for the caller (null: none asked for, or none in line). */
+  public record Completed(Outcome outcome, Claimed next) {}
+
   public record Reaped(List<String> requeued, List<String> dead, int promoted) {}
 
   public record Running(String id, String holder, String gpu, Long startedAt, Long leaseUntil, JsonObject progress) {
