@@ -8,8 +8,9 @@ const [port, jobs, concurrency, samples, pickupWarmup] = process.argv.slice(2).m
 const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
 
 /** Jobs per second from the worker's start until every job completed; fill: 'concurrent' or 'before'. */
-async function run(name, n, fill) {
+async function run(name, n, fill, load) {
   const queue = new Queue(name, { connection });
+  const client = await queue.client;
   if (fill === 'before') {
     for (let i = 0; i < n; i += 1000) {
       await queue.addBulk(Array.from({ length: Math.min(1000, n - i) }, () => ({ name: 'x', data: {} })));
@@ -18,6 +19,8 @@ async function run(name, n, fill) {
   let completed = 0;
   let allDone;
   const finished = new Promise((resolve) => { allDone = resolve; });
+  const before = load ? redisLoad(await client.info()) : null;
+  const cpuBefore = process.cpuUsage();
   const start = process.hrtime.bigint();
   const worker = new Worker(name, async () => {}, { connection, concurrency });
   worker.on('completed', () => { if (++completed === n) allDone(); });
@@ -36,9 +39,23 @@ async function run(name, n, fill) {
   }
   await finished;
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (load) {
+    const after = redisLoad(await client.info());
+    load.cpuMicrosPerJob = Math.round(((after.cpu - before.cpu) / n) * 10) / 10;
+    load.busyPct = Math.round(((after.cpu - before.cpu) / (seconds * 1e6)) * 100);
+    load.callsPerJob = Math.round(((after.calls - before.calls) / n) * 100) / 100;
+    const cpu = process.cpuUsage(cpuBefore);
+    load.benchCpuMicrosPerJob = Math.round(((cpu.user + cpu.system) / n) * 10) / 10;
+  }
   await worker.close();
   await queue.close();
   return n / seconds;
+}
+
+/** Redis's CPU time (user + system, µs) and the commands it served, from one INFO text. */
+function redisLoad(info) {
+  const field = (name) => Number((info.match(new RegExp(`^${name}:([0-9.]+)`, 'm')) || [])[1]);
+  return { cpu: (field('used_cpu_user') + field('used_cpu_sys')) * 1e6, calls: field('total_commands_processed') };
 }
 
 /** Milliseconds from queue.add into an idle queue until the waiting worker runs the job, sorted. */
@@ -69,13 +86,16 @@ const round = (v) => Math.round(v * 1000) / 1000;
   await run('warmup', Math.min(jobs, 20000), 'concurrent');
   const ms = await pickup('pickup', samples, pickupWarmup);
   await run('warmup2', Math.min(jobs, 20000), 'concurrent');
-  const throughput = await run('throughput', jobs, 'concurrent');
+  const load = {};
+  const throughput = await run('throughput', jobs, 'concurrent', load);
   const drain = await run('drain', jobs, 'before');
   console.log(JSON.stringify({
     bullmq_version: require('bullmq/package.json').version,
     pickup_p50_ms: round(percentile(ms, 50)), pickup_p90_ms: round(percentile(ms, 90)),
     pickup_p99_ms: round(percentile(ms, 99)), pickup_max_ms: round(ms[ms.length - 1]), pickup_samples: ms.length, pickup_warmup: pickupWarmup,
-    throughput_jobs_per_s: Math.round(throughput), throughput_jobs: jobs, drain_jobs_per_s: Math.round(drain),
+    throughput_jobs_per_s: Math.round(throughput), throughput_jobs: jobs, redis_cpu_us_per_job: load.cpuMicrosPerJob,
+    redis_busy_pct: load.busyPct, redis_calls_per_job: load.callsPerJob,
+    bench_cpu_us_per_job: load.benchCpuMicrosPerJob, drain_jobs_per_s: Math.round(drain),
     concurrency,
   }));
   process.exit(0);

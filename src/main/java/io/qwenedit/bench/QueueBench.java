@@ -78,12 +78,18 @@ public final class QueueBench {
       throughput(producerVertx, consumerVertx, producer, consumer, cfg, Math.min(jobs, 20_000), concurrency);
       producerRedis.send(Command.FLUSHDB).await(10, TimeUnit.SECONDS);
       long jitBefore = jitMillis();
+      long cpuBefore = processCpuNanos();
       RedisLoad before = RedisLoad.read(producerRedis);
       double perSecond = throughput(producerVertx, consumerVertx, producer, consumer, cfg, jobs, concurrency);
       RedisLoad load = RedisLoad.read(producerRedis).since(before);
       long throughputJit = jitMillis() - jitBefore;
+      long benchCpu = processCpuNanos() - cpuBefore;
       producerRedis.send(Command.FLUSHDB).await(10, TimeUnit.SECONDS);
       double drain = drain(producerVertx, consumerVertx, producer, consumer, cfg, jobs, concurrency);
+      producerRedis.send(Command.FLUSHDB).await(10, TimeUnit.SECONDS);
+      // the same with the claim as a call of its own after each completion's answer: the GPU worker's pattern (its
+      // claims go through the GPU arbiter), for comparison
+      double separate = throughput(producerVertx, consumerVertx, producer, consumer, cfg, jobs, concurrency, false);
       double[] ms = pickup.ms();
       Arrays.sort(ms);
       JsonObject out = new JsonObject()
@@ -98,7 +104,9 @@ public final class QueueBench {
           .put("redis_cpu_us_per_job", Math.round(load.cpuMicros() / jobs * 10) / 10.0)
           .put("redis_busy_pct", Math.round(load.cpuMicros() / load.wallMicros() * 100))
           .put("redis_calls_per_job", Math.round(load.calls() * 100.0 / jobs) / 100.0)
+          .put("bench_cpu_us_per_job", Math.round(benchCpu / 1e3 / jobs * 10) / 10.0)
           .put("drain_jobs_per_s", Math.round(drain))
+          .put("throughput_separate_claims_jobs_per_s", Math.round(separate))
           .put("jit_compile_ms_in_pickup", pickup.jitMillis())
           .put("jit_compile_ms_in_throughput", throughputJit)
           .put("concurrency", concurrency)
@@ -170,7 +178,12 @@ public final class QueueBench {
   /** A producer queues {@code jobs} empty jobs while one consumer claims (up to {@code concurrency} held) and completes them. */
   private static double throughput(Vertx producerVertx, Vertx consumerVertx, JobQueue producer, JobQueue consumer,
                                    Config cfg, int jobs, int concurrency) throws Exception {
-    Consumer run = new Consumer(consumerVertx, consumer, cfg, jobs, concurrency, "bench-throughput");
+    return throughput(producerVertx, consumerVertx, producer, consumer, cfg, jobs, concurrency, true);
+  }
+
+  private static double throughput(Vertx producerVertx, Vertx consumerVertx, JobQueue producer, JobQueue consumer,
+                                   Config cfg, int jobs, int concurrency, boolean claimNext) throws Exception {
+    Consumer run = new Consumer(consumerVertx, consumer, cfg, jobs, concurrency, "bench-throughput", claimNext);
     Promise<Void> produced = Promise.promise();
     producerVertx.runOnContext(v -> produce(producer, jobs, new AtomicInteger(), new AtomicInteger(), produced));
     produced.future().await(300, TimeUnit.SECONDS);
@@ -183,21 +196,29 @@ public final class QueueBench {
     Promise<Void> produced = Promise.promise();
     producerVertx.runOnContext(v -> produce(producer, jobs, new AtomicInteger(), new AtomicInteger(), produced));
     produced.future().await(300, TimeUnit.SECONDS);
-    return jobs / new Consumer(consumerVertx, consumer, cfg, jobs, concurrency, "bench-drain").await();
+    return jobs / new Consumer(consumerVertx, consumer, cfg, jobs, concurrency, "bench-drain", true).await();
   }
 
-  /** One consumer: claims whenever it holds fewer than {@code concurrency} jobs, completes each at once. */
+  /**
+   * One consumer: claims whenever it holds fewer than {@code concurrency} jobs, completes each at once; with
+   * {@code claimNext} each completion also takes the slot's next job (as BullMQ's worker does), else the slot is
+   * free once the completion has answered.
+   */
   private static final class Consumer {
     private final JobWaiter waiter;
     private final JobQueue queue;
+    private final String holder;
+    private final boolean claimNext;
     private final int concurrency;
     private final CountDownLatch done;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final long startedAt = System.nanoTime();
     private boolean waiting;
 
-    Consumer(Vertx vertx, JobQueue queue, Config cfg, int jobs, int concurrency, String holder) {
+    Consumer(Vertx vertx, JobQueue queue, Config cfg, int jobs, int concurrency, String holder, boolean claimNext) {
       this.waiter = new JobWaiter(vertx, queue, cfg.redis(), cfg.queue(), holder);
+      this.holder = holder;
+      this.claimNext = claimNext;
       this.queue = queue;
       this.concurrency = concurrency;
       this.done = new CountDownLatch(jobs);
@@ -213,13 +234,21 @@ public final class QueueBench {
       waiter.next(room).onSuccess(claimed -> {
         waiting = false;
         inFlight.addAndGet(claimed.size());
-        for (Claimed c : claimed) {
-          queue.complete(c.id(), c.fence(), TINY_PNG, null).onComplete(ar -> {
-            inFlight.decrementAndGet();
-            done.countDown();
-            pull();
-          });
+        claimed.forEach(this::run);
+        pull();
+      });
+    }
+
+    /** Completes the job and, with the same call, claims the slot's next one; a slot that gets none is free again. */
+    private void run(Claimed c) {
+      queue.completeAndClaim(c.id(), c.fence(), TINY_PNG, null, claimNext ? holder : null).onComplete(ar -> {
+        done.countDown();
+        Claimed next = ar.succeeded() ? ar.result().next() : null;
+        if (next != null && done.getCount() > 0) {
+          run(next);
+          return;
         }
+        inFlight.decrementAndGet();
         pull();
       });
     }
@@ -280,6 +309,12 @@ public final class QueueBench {
   private static long jitMillis() {
     var jit = ManagementFactory.getCompilationMXBean();
     return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0; // -Xint: none
+  }
+
+  /** CPU time this whole process has used so far (every thread: event loops, GC, JIT), or -1 where unknown. */
+  private static long processCpuNanos() {
+    return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+        ? os.getProcessCpuTime() : -1;
   }
 
   private static double round(double v) {
