@@ -24,12 +24,13 @@ import java.util.function.ToLongFunction;
  */
 final class Batcher<I, O> {
   /**
-   * What one turn submitted is spread over the calls that may go out, at least this many requests each: two or more
+   * What one turn submitted is spread evenly over the calls that may go out, one call per this many requests: two or more
    * calls on their way let Redis run one while the answer of the other is handled (with one call, Redis waited for
-   * every round trip), and a share of 8 still pays the per-call cost once for many. Measured (bench-queue, 16 slots):
-   * 4 keeps Redis busier but pays more calls, 16 leaves it idle a sixth of the time; 8 gave the most jobs/s.
+   * every round trip), and a share of 6 still pays the per-call cost once for many. Measured with bench-queue (16
+   * slots, docs/performance.md): 16 left Redis idle a sixth of the time, 4 paid more calls, 6 with 6 calls out gave
+   * the most jobs/s.
    */
-  private static final int MIN_SHARE = 8;
+  private static final int MIN_SHARE = 6;
 
   private record Pending<I, O>(I item, long weight, Promise<O> promise) {}
 

@@ -42,7 +42,7 @@ public final class JobQueue {
   private static final char[] ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz".toCharArray();
 
   /** Batched calls: how many may be on their way at once, and how many jobs and image bytes one may carry. */
-  private static final int BATCH_IN_FLIGHT = 4;
+  private static final int BATCH_IN_FLIGHT = 6;
   private static final int BATCH_MAX_JOBS = 16;
   private static final long BATCH_MAX_BYTES = 4L << 20;
   private static final LuaScript ENQUEUE = LuaScript.load("enqueue");

@@ -200,7 +200,9 @@ class BatcherTest {
   void aLargeTurnIsSpreadOverTheCallsThatMayGoOutSoRedisNeverWaitsForOneRoundTrip() throws Exception {
     List<String> twenty = IntStream.range(0, 20).mapToObj(i -> "r" + i).toList();
     List<List<String>> calls = callsAfterOneTurn(4, twenty);
-    assertEquals(List.of(7, 7, 6), calls.stream().map(List::size).toList(), "at least 8 each, evenly");
+    assertEquals(List.of(5, 5, 5, 5), calls.stream().map(List::size).toList(), "spread evenly over the free calls");
+    assertEquals(List.of(6, 6), callsAfterOneTurn(4, twenty.subList(0, 12)).stream().map(List::size).toList(),
+        "but no more calls than one per 6 requests");
     assertEquals(twenty, calls.stream().flatMap(List::stream).toList(), "in order, none lost");
     assertEquals(List.of(List.of("x")), callsAfterOneTurn(4, List.of("x")), "a lone request goes alone");
     List<String> forty = IntStream.range(0, 40).mapToObj(i -> "r" + i).toList();

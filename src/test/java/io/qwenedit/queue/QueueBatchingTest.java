@@ -65,7 +65,7 @@ class QueueBatchingTest {
   }
 
   /**
-   * Starts {@code n} requests while Redis holds writes back: the first 4 go out alone and wait in Redis, the others
+   * Starts {@code n} requests while Redis holds writes back: the first 6 go out alone and wait in Redis, the others
    * wait in the batcher and go together (16 to a call) once those answer.
    */
   private static <T> List<Future<T>> whilePaused(JobQueue q, int n, java.util.function.IntFunction<Future<T>> request) {
@@ -91,7 +91,7 @@ class QueueBatchingTest {
     warmUp(q);
     long callsBefore = scriptCalls(q);
     List<Enqueued> done = all(whilePaused(q, 40, i -> q.enqueue(NewJob.of("edit " + i, Images.png(8, 8)))));
-    assertEquals(7, scriptCalls(q) - callsBefore, "40 enqueues: 4 alone, then calls of 16, 16 and 4");
+    assertEquals(9, scriptCalls(q) - callsBefore, "40 enqueues: 6 alone, then calls of 16, 16 and 2");
     Set<String> ids = new HashSet<>();
     Set<Integer> positions = new HashSet<>();
     List<String> byPosition = new ArrayList<>(java.util.Collections.nCopies(40, ""));
@@ -111,18 +111,18 @@ class QueueBatchingTest {
   @Test
   void theSameIdempotencyKeyManyTimesInOneCallIsOneJob(Vertx vertx) {
     // a pool larger than the requests: the duplicate checks (GET, not held back by the pause) never queue behind a
-    // paused script call, so all 16 keyed requests reach the batcher while the first 4 calls wait in Redis
+    // paused script call, so all 14 keyed requests reach the batcher while the first 6 calls wait in Redis
     JobQueue q = queue(vertx, "REDIS_POOL_SIZE", "32");
     warmUp(q);
     long callsBefore = scriptCalls(q);
-    List<Enqueued> done = all(whilePaused(q, 20, i -> q.enqueue(i < 4 ? NewJob.of("alone " + i, Images.png(8, 8))
+    List<Enqueued> done = all(whilePaused(q, 20, i -> q.enqueue(i < 6 ? NewJob.of("alone " + i, Images.png(8, 8))
         : NewJob.of("edit " + i, Images.png(8, 8)).withIdempotencyKey("tg:1:77"))));
-    assertEquals(5, scriptCalls(q) - callsBefore, "4 alone, then the 16 keyed requests in one call");
-    List<Enqueued> keyed = done.subList(4, 20);
+    assertEquals(7, scriptCalls(q) - callsBefore, "6 alone, then the 14 keyed requests in one call");
+    List<Enqueued> keyed = done.subList(6, 20);
     assertEquals(1, keyed.stream().map(Enqueued::id).distinct().count(), "one job for the one key");
-    assertEquals(1, keyed.stream().filter(e -> !e.duplicate()).count(), "the first in the call is the job, 15 duplicates");
-    assertEquals(5L, await(q.depth()));
-    assertEquals(5, imagesOfQueuedJobs(q), "the duplicates stored no image");
+    assertEquals(1, keyed.stream().filter(e -> !e.duplicate()).count(), "the first in the call is the job, 13 duplicates");
+    assertEquals(7L, await(q.depth()));
+    assertEquals(7, imagesOfQueuedJobs(q), "the duplicates stored no image");
   }
 
   /** Input images in Redis (the warm-up job's two images are left out). */
@@ -156,26 +156,26 @@ class QueueBatchingTest {
     assertEquals(21, held.size());
     Claimed other = held.get(20);
     long callsBefore = scriptCalls(q);
-    // requests 0-3 go alone, 4-19 in one call, 20-21 in the last: job 4 is completed twice in the same call (4 and
-    // 5), job 20 by a holder whose fence is not the job's
+    // requests 0-5 go alone, 6-21 in one call: job 6 is completed twice in that call (6 and 7), job 20 by a holder
+    // whose fence is not the job's
     List<Supplier<Future<Outcome>>> requests = new ArrayList<>();
     for (int i = 0; i < 20; i++) {
       Claimed c = held.get(i);
       requests.add(() -> q.complete(c.id(), c.fence(), Images.png(4, 4), null));
-      if (i == 4) {
+      if (i == 6) {
         requests.add(() -> q.complete(c.id(), c.fence(), Images.png(4, 4), null));
       }
     }
     requests.add(() -> q.complete(other.id(), other.fence() + 1, Images.png(4, 4), null));
     List<Outcome> outcomes = all(whilePaused(q, requests.size(), i -> requests.get(i).get()));
     assertEquals(22, outcomes.size());
-    assertEquals(6, scriptCalls(q) - callsBefore, "22 completions: 4 alone, then calls of 16 and 2");
+    assertEquals(7, scriptCalls(q) - callsBefore, "22 completions: 6 alone, then one call of 16");
     for (int i = 0; i < 21; i++) {
-      if (i != 5) {
+      if (i != 7) {
         assertTrue(outcomes.get(i).accepted(), "completion " + i);
       }
     }
-    assertEquals(new Outcome(false, "succeeded"), outcomes.get(5), "the second completion of a job is refused");
+    assertEquals(new Outcome(false, "succeeded"), outcomes.get(7), "the second completion of a job is refused");
     assertEquals(new Outcome(false, "running"), outcomes.get(21), "a stale fence changes nothing");
     assertEquals(JobState.RUNNING, await(q.get(other.id())).state());
     for (Claimed c : held.subList(0, 20)) {
