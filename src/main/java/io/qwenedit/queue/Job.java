@@ -51,7 +51,24 @@ public record Job(
     }
   }
 
+  /**
+   * The job a stored record describes. A record that cannot be a job throws {@link PoisonRecordException}, except a
+   * dead-lettered one: the claim dead-letters records that are gone or broken (missing_record, poison_record), and
+   * those are shown as they are, their unreadable fields left empty, so `jobs dead`, `jobs show` and the API can
+   * still tell what happened to them.
+   */
   public static Job fromHash(Map<String, String> h) {
+    try {
+      return fromHash(h, false);
+    } catch (PoisonRecordException e) {
+      if (!JobState.DEAD.name().equalsIgnoreCase(h.get("state")) || h.get("id") == null || h.get("id").isBlank()) {
+        throw e;
+      }
+      return fromHash(h, true);
+    }
+  }
+
+  private static Job fromHash(Map<String, String> h, boolean lenient) {
     String id = h.get("id");
     if (id == null || id.isBlank()) {
       throw new PoisonRecordException("the record has no id field");
@@ -64,76 +81,96 @@ public record Job(
     }
     String prompt = h.get("prompt");
     if (prompt == null) {
-      throw new PoisonRecordException("the record has no prompt");
+      if (!lenient) {
+        throw new PoisonRecordException("the record has no prompt");
+      }
+      prompt = "";
     }
     String input = h.get("input");
     if (input == null || input.isBlank()) {
-      throw new PoisonRecordException("the record has no input image reference");
+      if (!lenient) {
+        throw new PoisonRecordException("the record has no input image reference");
+      }
+      input = "";
     }
+    Fields f = new Fields(h, lenient);
     String code = h.get("error_code");
     JobError error = code == null ? null
         : new JobError(code, h.getOrDefault("error_message", ""), "1".equals(h.get("error_retryable")));
     return new Job(id, state, prompt, input,
-        object(h, "input_info"), object(h, "params"), h.get("workflow"), object(h, "source"),
-        num(h, "seq", 0), (int) num(h, "attempts", 0), (int) num(h, "stalls", 0), num(h, "fence", 0),
+        f.object("input_info"), f.object("params"), h.get("workflow"), f.object("source"),
+        f.num("seq", 0), (int) f.num("attempts", 0), (int) f.num("stalls", 0), f.num("fence", 0),
         h.get("holder"), h.get("gpu"), h.get("prompt_id"),
-        time(h, "created_at"), timeOr(h, "queued_at", "created_at"), time(h, "started_at"), time(h, "finished_at"),
-        timeOr(h, "updated_at", "created_at"),
-        time(h, "lease_until"), time(h, "due_at"), readyAt(h),
-        object(h, "progress"), error, h.get("result"), object(h, "result_info"), array(h, "attempt_log"),
+        f.time("created_at"), f.timeOr("queued_at", "created_at"), f.time("started_at"), f.time("finished_at"),
+        f.timeOr("updated_at", "created_at"),
+        f.time("lease_until"), f.time("due_at"), f.readyAt(),
+        f.object("progress"), error, h.get("result"), f.object("result_info"), f.array("attempt_log"),
         "1".equals(h.get("cancel_requested")), h.get("idem"));
   }
 
-  /** When the job last became claimable: queued (or queued again), or the end of a retry back-off. */
-  private static Long readyAt(Map<String, String> h) {
-    Long queued = timeOr(h, "queued_at", "created_at");
-    Long backOffEnded = time(h, "ready_at");
-    return queued == null ? backOffEnded : backOffEnded == null ? queued : Math.max(queued, backOffEnded);
-  }
+  /** Reads typed fields of a record; strict: a bad value is a {@link PoisonRecordException}, lenient: left empty. */
+  private record Fields(Map<String, String> h, boolean lenient) {
+    /** When the job last became claimable: queued (or queued again), or the end of a retry back-off. */
+    Long readyAt() {
+      Long queued = timeOr("queued_at", "created_at");
+      Long backOffEnded = time("ready_at");
+      if (queued == null || backOffEnded == null) {
+        return queued == null ? backOffEnded : queued; // (a ?: chain here would unbox a null)
+      }
+      return Math.max(queued, backOffEnded);
+    }
 
-  private static JsonObject object(Map<String, String> h, String field) {
-    String raw = h.get(field);
-    if (raw == null || raw.isEmpty()) {
-      return null;
+    JsonObject object(String field) {
+      String raw = h.get(field);
+      if (raw == null || raw.isEmpty()) {
+        return null;
+      }
+      try {
+        return new JsonObject(raw);
+      } catch (DecodeException | ClassCastException e) {
+        return bad(field, "a JSON object", raw, null);
+      }
     }
-    try {
-      return new JsonObject(raw);
-    } catch (DecodeException | ClassCastException e) {
-      throw new PoisonRecordException("field " + field + " is not a JSON object: " + abbreviate(raw));
-    }
-  }
 
-  private static JsonArray array(Map<String, String> h, String field) {
-    String raw = h.get(field);
-    if (raw == null || raw.isEmpty() || "{}".equals(raw)) {
-      return new JsonArray();
+    JsonArray array(String field) {
+      String raw = h.get(field);
+      if (raw == null || raw.isEmpty() || "{}".equals(raw)) {
+        return new JsonArray();
+      }
+      try {
+        return new JsonArray(raw);
+      } catch (DecodeException | ClassCastException e) {
+        return bad(field, "a JSON array", raw, new JsonArray());
+      }
     }
-    try {
-      return new JsonArray(raw);
-    } catch (DecodeException | ClassCastException e) {
-      throw new PoisonRecordException("field " + field + " is not a JSON array: " + abbreviate(raw));
-    }
-  }
 
-  private static long num(Map<String, String> h, String field, long fallback) {
-    String raw = h.get(field);
-    if (raw == null || raw.isEmpty()) {
-      return fallback;
+    long num(String field, long fallback) {
+      String raw = h.get(field);
+      if (raw == null || raw.isEmpty()) {
+        return fallback;
+      }
+      try {
+        return (long) Double.parseDouble(raw);
+      } catch (NumberFormatException e) {
+        return bad(field, "a number", raw, fallback);
+      }
     }
-    try {
-      return (long) Double.parseDouble(raw);
-    } catch (NumberFormatException e) {
-      throw new PoisonRecordException("field " + field + " is not a number: " + abbreviate(raw));
+
+    Long time(String field) {
+      return h.get(field) == null ? null : num(field, 0);
     }
-  }
 
-  private static Long time(Map<String, String> h, String field) {
-    return h.get(field) == null ? null : num(h, field, 0);
-  }
+    Long timeOr(String field, String fallbackField) {
+      Long t = time(field);
+      return t != null ? t : time(fallbackField);
+    }
 
-  private static Long timeOr(Map<String, String> h, String field, String fallbackField) {
-    Long t = time(h, field);
-    return t != null ? t : time(h, fallbackField);
+    private <T> T bad(String field, String what, String raw, T empty) {
+      if (lenient) {
+        return empty;
+      }
+      throw new PoisonRecordException("field " + field + " is not " + what + ": " + abbreviate(raw));
+    }
   }
 
   private static String abbreviate(String s) {

@@ -389,6 +389,45 @@ class JobQueueTest {
   }
 
   @Test
+  void aRecordWithoutTimesIsClaimedInsteadOfFailingEveryClaim(Vertx vertx) {
+    // written by hand or by an older version: no created_at, queued_at or ready_at (reading it once threw a
+    // NullPointerException, which failed the claim call itself after the script had leased the job)
+    JobQueue q = queue(vertx);
+    await(q.redis().send(Request.cmd(Command.HSET).arg(q.keys().job("bare1")).arg("id").arg("bare1")
+        .arg("state").arg("queued").arg("prompt").arg("x").arg("input").arg("nothing.png").arg("seq").arg(0)));
+    await(q.redis().send(Command.ZADD, q.keys().waiting(), 0, "bare1"));
+    Claimed c = claimOne(q, "w");
+    assertEquals("bare1", c.id());
+    assertNull(c.job().createdAt());
+  }
+
+  @Test
+  void deadLetteredBrokenAndGoneRecordsAreStillShownWithTheirReason(Vertx vertx) {
+    JobQueue q = queue(vertx);
+    String jk = q.keys().job("poison2");
+    await(q.redis().send(Request.cmd(Command.HSET).arg(jk).arg("id").arg("poison2").arg("state").arg("queued")
+        .arg("prompt").arg("x").arg("input").arg("nothing.png").arg("params").arg("{not json").arg("seq").arg(0)));
+    await(q.redis().send(Command.ZADD, q.keys().waiting(), 0, "poison2"));
+    assertInstanceOf(Job.PoisonRecordException.class, failure(q.get("poison2")),
+        "a broken record that is not dead yet is still refused as a job");
+    await(q.redis().send(Command.ZADD, q.keys().waiting(), 1, "ghost2"));
+    assertTrue(await(q.claim("w", 2)).jobs().isEmpty());
+
+    Job ghost = await(q.get("ghost2"));
+    assertEquals(JobState.DEAD, ghost.state());
+    assertEquals("missing_record", ghost.error().code());
+    assertTrue(ghost.error().message().contains("missing"), ghost.error().message());
+    Job poison = await(q.get("poison2"));
+    assertEquals(JobState.DEAD, poison.state());
+    assertEquals("poison_record", poison.error().code());
+    assertNull(poison.params(), "the unreadable field is left empty");
+    assertEquals("x", poison.prompt());
+    assertEquals(List.of("ghost2", "poison2"), await(q.dead(10)).stream().map(Job::id).sorted().toList(),
+        "both are listed with the dead letters, not skipped");
+    assertNotNull(ghost.toJson().getJsonObject("error"));
+  }
+
+  @Test
   void badInputIsRefusedWithAMessageAPersonUnderstands(Vertx vertx) {
     JobQueue q = queue(vertx, "MAX_PROMPT_CHARS", "20", "MAX_IMAGE_BYTES", "2048", "MAX_IMAGE_PIXELS", "10000");
     assertRejected(q, NewJob.of("  ", Images.png(10, 10)), "prompt_missing", "empty");
