@@ -47,22 +47,31 @@ if succeeded > 0 then incr_stat(k.stats, 'succeeded', succeeded) end
 if wants_next then
   local t = now_ms()
   promote_due(k.delayed, k.wait, a.job_prefix, t)
-  local leases = {}
-  local j = 0
+  local asking = {}
   for i = 10, #ARGV, 6 do
-    j = j + 1
-    local holder = ARGV[i + 5]
-    if holder ~= '' then
-      -- a stale entry or a missing record gives nothing: the next one in line is tried (as many as a claim of 16)
-      for _ = 1, 16 do
-        local popped = redis.call('ZPOPMIN', k.wait, 1)
-        if #popped == 0 then break end
-        leases[holder] = leases[holder] or new_lease(holder, tonumber(ARGV[9]), t)
-        local claimed = claim_popped(k, a, popped[1], leases[holder])
-        if claimed then
-          out[j][3] = claimed
-          break
-        end
+    if ARGV[i + 5] ~= '' then asking[#asking + 1] = {(i - 10) / 6 + 1, ARGV[i + 5]} end
+  end
+  -- one pop for all of them; an entry that gives nothing (stale, or a missing record) is replaced by the next in line
+  local popped = redis.call('ZPOPMIN', k.wait, #asking)
+  local p, line_empty = 1, false
+  local leases = {}
+  for _, ask in ipairs(asking) do
+    local j, holder = ask[1], ask[2]
+    for _ = 1, 16 do
+      local id
+      if p < #popped then
+        id = popped[p]
+        p = p + 2
+      elseif not line_empty then
+        local one = redis.call('ZPOPMIN', k.wait, 1)
+        if #one == 0 then line_empty = true else id = one[1] end
+      end
+      if not id then break end
+      leases[holder] = leases[holder] or new_lease(holder, tonumber(ARGV[9]), t)
+      local claimed = claim_popped(k, a, id, leases[holder])
+      if claimed then
+        out[j][3] = claimed
+        break
       end
     end
   end

@@ -12,6 +12,8 @@ local depth = waiting + redis.call('ZCARD', delayed)
 local now
 local out = {}
 local a = 3
+-- sequence numbers: read once, handed out in order, the counter moved once at the end (the script is atomic)
+local seq_base, issued = nil, 0
 for k = 5, #KEYS, 3 do
   local jk, idem, img = KEYS[k], KEYS[k + 1], KEYS[k + 2]
   local id, idem_ttl, image, n = ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], tonumber(ARGV[a + 3])
@@ -32,7 +34,9 @@ for k = 5, #KEYS, 3 do
     out[#out + 1] = {'full', '', depth}
   else
     now = now or int_text(now_ms())
-    local seq = int_text(redis.call('INCR', seqkey))
+    seq_base = seq_base or tonumber(redis.call('GET', seqkey) or '0')
+    issued = issued + 1
+    local seq = int_text(seq_base + issued)
     -- queued_at and updated_at start as created_at (the reader fills them in)
     redis.call('HSET', jk, 'id', id, 'state', 'queued', 'seq', seq, 'created_at', now, unpack(ARGV, first, last))
     if image ~= '' then redis.call('SET', img, image) end -- empty: the image is in another store
@@ -47,5 +51,6 @@ for k = 5, #KEYS, 3 do
     out[#out + 1] = {'ok', id, waiting}
   end
 end
+if issued > 0 then redis.call('INCRBY', seqkey, int_text(issued)) end
 if now then redis.call('ZADD', marker, 0, '0') end
 return out

@@ -339,10 +339,13 @@ public final class JobQueue {
     Map<String, String> hash = Job.hash(entry.get(2));
     try {
       return new Claimed(Job.fromHash(hash), fence);
-    } catch (Job.PoisonRecordException e) {
-      LOG.warn("job {} has a broken record and goes to the dead-letter set: {}", id, e.getMessage());
+    } catch (RuntimeException e) {
+      // not only a PoisonRecordException: whatever a record makes the reading throw, the job is already leased by
+      // the script, and failing this call would leave it to expire and come back to the same failure for ever
+      String why = e instanceof Job.PoisonRecordException ? e.getMessage() : e.toString();
+      LOG.warn("job {} has a broken record and goes to the dead-letter set: {}", id, why);
       poison.add(terminate(id, fence, "dead", "poison_record",
-          "The stored job record is broken (" + e.getMessage() + "); it cannot be run", 0));
+          "The stored job record is broken (" + why + "); it cannot be run", 0));
       return null;
     }
   }
