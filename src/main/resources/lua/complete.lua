@@ -1,8 +1,11 @@
 -- Stores result images and marks jobs succeeded; fenced (a holder whose lease was taken over changes nothing). A batch
 -- of one or more completions, each judged on its own (JobQueue sends completions that arrive together in one call).
 -- A completion may also claim the next job in line for its holder (the slot it frees, taken again in the same step:
--- one round trip per job for a consumer that keeps its slots busy), whatever became of the completion itself.
--- KEYS, ARGV[1..8]: queue_context (lib.lua)   ARGV[9]: lease_ms for the next claims
+-- one round trip per job for a consumer that keeps its slots busy), whatever became of the completion itself, except
+-- when the job already succeeded with the same fence: that is a retry of a completion whose answer was lost, and the
+-- try that got through took the slot's next job already. Jobs still in line after the next claims are signalled on
+-- the marker, as a claim does (one that found nothing for a slot may have left some behind).
+-- KEYS, ARGV[1..8]: queue_context (lib.lua), with marker   ARGV[9]: lease_ms for the next claims
 -- ARGV[10..]: for each job: id, fence, result_ref, result bytes (empty: stored elsewhere by the caller), result_info,
 --       holder to claim the next job for ('' = none)
 -- Returns for each job, in order: {1, 'succeeded'[, next]} | {0, its state or 'missing'[, next]}, where next is a
@@ -13,13 +16,15 @@ local retention, events_max, image_retention = ARGV[4], ARGV[5], ARGV[8]
 local now
 local out = {}
 local succeeded = 0
-local wants_next = false
+local asking = {} -- {index in out, holder} of the completions that take their slot's next job
 for i = 10, #ARGV, 6 do
   local id, fence, ref, image, info = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  if ARGV[i + 5] ~= '' then wants_next = true end
   local jk = a.job_prefix .. id
   local cur = redis.call('HMGET', jk, 'state', 'fence', 'attempts', 'holder', 'started_at', 'attempt_log', 'input',
     'error_code', 'gpu')
+  if ARGV[i + 5] ~= '' and not (cur[1] == 'succeeded' and cur[2] == fence) then
+    asking[#asking + 1] = {#out + 1, ARGV[i + 5]}
+  end
   if cur[1] ~= 'running' or cur[2] ~= fence then
     out[#out + 1] = {0, cur[1] or 'missing'}
   else
@@ -44,13 +49,9 @@ for i = 10, #ARGV, 6 do
   end
 end
 if succeeded > 0 then incr_stat(k.stats, 'succeeded', succeeded) end
-if wants_next then
+if #asking > 0 then
   local t = now_ms()
   promote_due(k.delayed, k.wait, a.job_prefix, t)
-  local asking = {}
-  for i = 10, #ARGV, 6 do
-    if ARGV[i + 5] ~= '' then asking[#asking + 1] = {(i - 10) / 6 + 1, ARGV[i + 5]} end
-  end
   -- one pop for all of them; an entry that gives nothing (stale, or a missing record) is replaced by the next in line
   local popped = redis.call('ZPOPMIN', k.wait, #asking)
   local p, line_empty = 1, false
@@ -75,5 +76,6 @@ if wants_next then
       end
     end
   end
+  if redis.call('ZCARD', k.wait) > 0 then redis.call('ZADD', k.marker, 0, '0') end
 end
 return out

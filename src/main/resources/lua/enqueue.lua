@@ -12,8 +12,9 @@ local depth = waiting + redis.call('ZCARD', delayed)
 local now
 local out = {}
 local a = 3
--- sequence numbers: read once, handed out in order, the counter moved once at the end (the script is atomic)
-local seq_base, issued = nil, 0
+-- sequence numbers: a block is reserved at the first job stored (one per request left), handed out in order, and
+-- what was not used is given back at the end; a script stopped by an error in between never reissues a number
+local seq_next, seq_last = 0, -1
 for k = 5, #KEYS, 3 do
   local jk, idem, img = KEYS[k], KEYS[k + 1], KEYS[k + 2]
   local id, idem_ttl, image, n = ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], tonumber(ARGV[a + 3])
@@ -34,9 +35,13 @@ for k = 5, #KEYS, 3 do
     out[#out + 1] = {'full', '', depth}
   else
     now = now or int_text(now_ms())
-    seq_base = seq_base or tonumber(redis.call('GET', seqkey) or '0')
-    issued = issued + 1
-    local seq = int_text(seq_base + issued)
+    if seq_next > seq_last then
+      local left = (#KEYS - k + 1) / 3 -- this request and the ones after it
+      seq_last = redis.call('INCRBY', seqkey, int_text(left))
+      seq_next = seq_last - left + 1
+    end
+    local seq = int_text(seq_next)
+    seq_next = seq_next + 1
     -- queued_at and updated_at start as created_at (the reader fills them in)
     redis.call('HSET', jk, 'id', id, 'state', 'queued', 'seq', seq, 'created_at', now, unpack(ARGV, first, last))
     if image ~= '' then redis.call('SET', img, image) end -- empty: the image is in another store
@@ -51,6 +56,6 @@ for k = 5, #KEYS, 3 do
     out[#out + 1] = {'ok', id, waiting}
   end
 end
-if issued > 0 then redis.call('INCRBY', seqkey, int_text(issued)) end
+if seq_last >= seq_next then redis.call('DECRBY', seqkey, int_text(seq_last - seq_next + 1)) end
 if now then redis.call('ZADD', marker, 0, '0') end
 return out

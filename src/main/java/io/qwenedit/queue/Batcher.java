@@ -26,9 +26,9 @@ final class Batcher<I, O> {
   /**
    * What one turn submitted is spread evenly over the calls that may go out, one call per this many requests: two or more
    * calls on their way let Redis run one while the answer of the other is handled (with one call, Redis waited for
-   * every round trip), and a share of 6 still pays the per-call cost once for many. Measured with bench-queue (16
-   * slots, docs/performance.md): 16 left Redis idle a sixth of the time, 4 paid more calls, 6 with 6 calls out gave
-   * the most jobs/s.
+   * every round trip), and a share of 6 still pays the per-call cost once for many. Swept with bench-queue (16
+   * slots; docs/performance.md): a share of 16 left Redis idle a sixth of the time, 4 paid more calls; 6 with 6 or 8
+   * calls out gave the most jobs/s, within the VM's noise of each other.
    */
   private static final int MIN_SHARE = 6;
 
@@ -88,7 +88,12 @@ final class Batcher<I, O> {
       dispatch(batch);
     }
     if (schedule) {
-      ctx.runOnContext(v -> flush());
+      try {
+        ctx.runOnContext(v -> flush());
+      } catch (RuntimeException e) {
+        // the event loop is shutting down: send what waits from here rather than leave it (and the flag) stuck
+        flush();
+      }
     }
     return promise.future();
   }

@@ -8,7 +8,8 @@ import java.util.Map;
 
 /**
  * A job as stored in its Redis hash ({@code <prefix>{q}:job:<id>}). Built with {@link #fromHash}, which refuses a
- * broken record (bad JSON, missing fields) with {@link PoisonRecordException} naming what is wrong.
+ * broken record (bad JSON, missing fields) with {@link PoisonRecordException} naming what is wrong, unless it is
+ * already dead-lettered (then it is read as far as it can be).
  *
  * @param fence the lease generation: it grows at every claim; fenced writes carry the value they were given
  */
@@ -157,7 +158,18 @@ public record Job(
     }
 
     Long time(String field) {
-      return h.get(field) == null ? null : num(field, 0);
+      String raw = h.get(field);
+      if (raw == null) {
+        return null;
+      }
+      if (raw.isEmpty()) {
+        return 0L;
+      }
+      try {
+        return (long) Double.parseDouble(raw);
+      } catch (NumberFormatException e) {
+        return bad(field, "a number", raw, null); // lenient: unknown, not 1970
+      }
     }
 
     Long timeOr(String field, String fallbackField) {

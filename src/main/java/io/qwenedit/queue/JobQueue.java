@@ -343,7 +343,11 @@ public final class JobQueue {
       // not only a PoisonRecordException: whatever a record makes the reading throw, the job is already leased by
       // the script, and failing this call would leave it to expire and come back to the same failure for ever
       String why = e instanceof Job.PoisonRecordException ? e.getMessage() : e.toString();
-      LOG.warn("job {} has a broken record and goes to the dead-letter set: {}", id, why);
+      if (e instanceof Job.PoisonRecordException) {
+        LOG.warn("job {} has a broken record and goes to the dead-letter set: {}", id, why);
+      } else {
+        LOG.error("job {}: reading its record failed unexpectedly (a bug?); it goes to the dead-letter set", id, e);
+      }
       poison.add(terminate(id, fence, "dead", "poison_record",
           "The stored job record is broken (" + why + "); it cannot be run", 0));
       return null;
@@ -380,8 +384,12 @@ public final class JobQueue {
   /**
    * {@link #complete}, and in the same call claims the next job in line for {@code holder} (null: none), whatever
    * became of the completion: a consumer that frees a slot takes its next job with the same round trip (as BullMQ's
-   * worker does), instead of a claim after the completion's answer. The next job, when there is one, is leased to
-   * {@code holder} exactly as by {@link #claim}; none means the line was empty, and the caller waits as usual.
+   * worker does), instead of a claim after the completion's answer. The next job is leased to {@code holder} exactly
+   * as by {@link #claim}. None ({@code next() == null}) means nothing was taken for this slot: the line was empty, or
+   * what the claim met was stale or broken (dead-lettered as by a claim); jobs still waiting are signalled on the
+   * wake-up marker, so the caller waits as usual ({@link JobWaiter}). A completion whose answer was lost may be sent
+   * again: a try that finds the job already succeeded with this fence takes no second job (the one the lost answer
+   * carried stays leased until its lease runs out, then goes back without counting an attempt).
    */
   public Future<Completed> completeAndClaim(String id, long fence, Buffer result, JsonObject resultInfo,
                                             String holder) {
@@ -417,7 +425,7 @@ public final class JobQueue {
     for (CompleteCall c : calls) {
       args.addAll(List.of(c.id(), c.fence(), c.ref(), c.image(), c.info(), c.nextHolder()));
     }
-    return redis.eval(COMPLETE, contextKeys, args).map(JobQueue::entries);
+    return redis.eval(COMPLETE, contextKeysWithMarker, args).map(JobQueue::entries);
   }
 
   private Future<Completed> runComplete(String id, long fence, String ref, Buffer inlineResult, JsonObject meta,

@@ -10,6 +10,7 @@ import io.vertx.core.Vertx;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -208,5 +209,65 @@ class BatcherTest {
     List<String> forty = IntStream.range(0, 40).mapToObj(i -> "r" + i).toList();
     assertEquals(List.of(10, 10, 10, 10), callsAfterOneTurn(4, forty).stream().map(List::size).toList(),
         "no more calls than may be on their way");
+  }
+
+  @Test
+  void aTurnThatFindsEveryCallOutWaitsForAnAnswerAndIsNotLost() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      Calls calls = new Calls();
+      Batcher<String, String> b = batcher(calls, 1, 16, 1000);
+      Future<String> a = b.submit("a"); // off an event loop: out at once, and the only call allowed
+      CompletableFuture<List<Future<String>>> submitted = new CompletableFuture<>();
+      vertx.runOnContext(v -> submitted.complete(List.of(b.submit("b"), b.submit("c"))));
+      List<Future<String>> later = submitted.get(10, TimeUnit.SECONDS);
+      CompletableFuture<Integer> afterTurn = new CompletableFuture<>();
+      vertx.runOnContext(v -> afterTurn.complete(calls.items.size()));
+      assertEquals(1, afterTurn.get(10, TimeUnit.SECONDS), "no call was free at the end of the turn");
+      calls.answer(0);
+      assertEquals("A", a.result());
+      assertEquals(List.of("b", "c"), calls.items.get(1), "the answer sent what waited");
+      calls.answer(1);
+      assertEquals(List.of("B", "C"), later.stream().map(Future::result).toList());
+    } finally {
+      vertx.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void aRequestFromAnotherEventLoopWhileAFlushIsPendingGoesWithIt() throws Exception {
+    Vertx vertx = Vertx.vertx(new io.vertx.core.VertxOptions().setEventLoopPoolSize(2));
+    try {
+      Calls calls = new Calls();
+      Batcher<String, String> b = batcher(calls, 4, 16, 1000);
+      io.vertx.core.Context one = vertx.getOrCreateContext();
+      io.vertx.core.Context two = ((io.vertx.core.internal.VertxInternal) vertx).createEventLoopContext();
+      CountDownLatch bSubmitted = new CountDownLatch(1);
+      CompletableFuture<Future<String>> fromTwo = new CompletableFuture<>();
+      CompletableFuture<Future<String>> fromOne = new CompletableFuture<>();
+      one.runOnContext(v -> {
+        Future<String> fa = b.submit("a"); // schedules the flush on this loop
+        two.runOnContext(w -> {
+          fromTwo.complete(b.submit("b")); // a flush is pending already: none scheduled here
+          bSubmitted.countDown();
+        });
+        try {
+          assertTrue(bSubmitted.await(5, TimeUnit.SECONDS)); // this turn lasts until b is in
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        fromOne.complete(fa);
+      });
+      Future<String> fa = fromOne.get(10, TimeUnit.SECONDS);
+      Future<String> fb = fromTwo.get(10, TimeUnit.SECONDS);
+      CompletableFuture<List<List<String>>> sent = new CompletableFuture<>();
+      one.runOnContext(v -> sent.complete(List.copyOf(calls.items)));
+      assertEquals(List.of(List.of("a", "b")), sent.get(10, TimeUnit.SECONDS), "one call, sent by the first loop's flush");
+      calls.answer(0);
+      assertEquals("A", fa.result());
+      assertEquals("B", fb.result());
+    } finally {
+      vertx.close().await(10, TimeUnit.SECONDS);
+    }
   }
 }

@@ -180,4 +180,58 @@ class CompleteAndClaimTest {
     assertEquals(b, done.next().id());
     assertNotNull(await(q.image(hget(q, a, "result"))), "the result is in the store");
   }
+
+  @Test
+  void aRetryOfACompletionThatGotThroughTakesNoSecondJob(Vertx vertx) {
+    JobQueue q = queue(vertx);
+    String a = enqueue(q, "a");
+    String b = enqueue(q, "b");
+    String c = enqueue(q, "c");
+    Claimed first = claimOne(q, "w1");
+    assertEquals(b, await(q.completeAndClaim(a, first.fence(), Images.png(8, 8), null, "w1")).next().id());
+    // the answer above was lost, say, and the caller sends the same completion again
+    Completed again = await(q.completeAndClaim(a, first.fence(), Images.png(8, 8), null, "w1"));
+    assertFalse(again.outcome().accepted());
+    assertEquals("succeeded", again.outcome().state());
+    assertNull(again.next(), "the slot's next job went with the first try");
+    assertEquals(1, await(q.position(c)), "c still waits");
+  }
+
+  @Test
+  void inOneCallStaleAndGoneEntriesAreSkippedAndEachAskingSlotGetsTheNextGoodJob(Vertx vertx) {
+    JobQueue q = queue(vertx);
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      ids.add(enqueue(q, "job " + i));
+    }
+    List<Claimed> held = await(q.claim("w0", 3)).jobs();
+    // job 3 ended meanwhile but its id is still in line (a stale entry), and an id without a record follows it
+    await(q.redis().send(Command.HSET, q.keys().job(ids.get(3)), "state", "cancelled"));
+    double score3 = Double.parseDouble(await(q.redis().send(Command.ZSCORE, q.keys().waiting(), ids.get(3))).toString());
+    await(q.redis().send(Command.ZADD, q.keys().waiting(), String.valueOf(score3 + 0.5), "ghost3"));
+
+    await(q.redis().send(Command.DEL, q.keys().marker())); // as after a waiter took the wake-up
+    // three completions in one turn, so in one call: two take a next job (for different holders), one does not
+    Promise<List<Completed>> all = Promise.promise();
+    vertx.runOnContext(v -> {
+      List<Future<Completed>> f = List.of(
+          q.completeAndClaim(held.get(0).id(), held.get(0).fence(), Images.png(8, 8), null, "w1"),
+          q.completeAndClaim(held.get(1).id(), held.get(1).fence(), Images.png(8, 8), null, null),
+          q.completeAndClaim(held.get(2).id(), held.get(2).fence(), Images.png(8, 8), null, "w2"));
+      Future.all(f).map(cf -> f.stream().map(Future::result).toList()).onComplete(all);
+    });
+    List<Completed> r = await(all.future());
+    assertTrue(r.stream().allMatch(x -> x.outcome().accepted()));
+    assertEquals(ids.get(4), r.get(0).next().id(), "past the stale entry and the gone record");
+    assertEquals("w1", r.get(0).next().job().holder());
+    assertNull(r.get(1).next(), "no holder, no claim");
+    assertEquals(ids.get(5), r.get(2).next().id());
+    assertEquals("w2", r.get(2).next().job().holder());
+    assertEquals("cancelled", hget(q, ids.get(3), "state"), "a stale entry is dropped, not changed");
+    assertNull(await(q.position(ids.get(3))));
+    assertEquals("missing_record", hget(q, "ghost3", "error_code"));
+    assertEquals(1, await(q.position(ids.get(6))));
+    assertEquals(1L, await(q.redis().send(Command.ZCARD, q.keys().marker())).toLong(),
+        "jobs still wait: the marker says so, as after a claim");
+  }
 }

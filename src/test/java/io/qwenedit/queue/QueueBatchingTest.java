@@ -122,6 +122,8 @@ class QueueBatchingTest {
     assertEquals(1, keyed.stream().map(Enqueued::id).distinct().count(), "one job for the one key");
     assertEquals(1, keyed.stream().filter(e -> !e.duplicate()).count(), "the first in the call is the job, 13 duplicates");
     assertEquals(7L, await(q.depth()));
+    assertEquals("8", await(q.redis().send(Command.GET, q.keys().seq())).toString(),
+        "the sequence counter counts stored jobs only (the warm-up and these 7), not the duplicates");
     assertEquals(7, imagesOfQueuedJobs(q), "the duplicates stored no image");
   }
 
