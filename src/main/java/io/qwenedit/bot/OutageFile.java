@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -23,23 +24,37 @@ import org.slf4j.LoggerFactory;
  * oldest first. Written whole (synced, then moved over the old file, so a crash leaves either version, never half of
  * one) and removed when empty; read back at start, so a bot that stops or crashes before Redis is back still handles
  * them. One write at a time on a worker thread: changes that arrive meanwhile go into the next write, taken as the
- * list stands when it starts (a burst costs a few writes, not one per change). Used from one event loop only.
+ * list stands when it starts (a burst costs a few writes, not one per change). A write that has not finished within
+ * {@link #WRITE_LIMIT} (a hung disk or network file system) fails its saves, and saves fail at once while it hangs
+ * (the requests stay in memory; the bot carries on): no second thread is sent after it, and the list as it then
+ * stands is written as soon as it comes back. Used from one event loop only.
  */
 final class OutageFile {
   private static final Logger LOG = LoggerFactory.getLogger(OutageFile.class);
+  static final Duration WRITE_LIMIT = Duration.ofSeconds(10);
 
   private final Vertx vertx;
   private final Path file;
   private final Supplier<Collection<JsonObject>> current;
   private List<Promise<Void>> nextWaiters = new ArrayList<>();
+  private final long writeLimitMs;
   private Future<Void> inFlight;
   private boolean failing;
+  /** The write in flight has not come back within the limit. */
+  private boolean stuck;
+  /** A save was asked for while the write hung: write again when it comes back. */
+  private boolean wanted;
 
   /** {@code current}: the kept updates as they stand, read on the event loop when a write starts. */
   OutageFile(Vertx vertx, Path file, Supplier<Collection<JsonObject>> current) {
+    this(vertx, file, current, WRITE_LIMIT);
+  }
+
+  OutageFile(Vertx vertx, Path file, Supplier<Collection<JsonObject>> current, Duration writeLimit) {
     this.vertx = vertx;
     this.file = file;
     this.current = current;
+    this.writeLimitMs = writeLimit.toMillis();
   }
 
   Path path() {
@@ -80,8 +95,15 @@ final class OutageFile {
     });
   }
 
-  /** Resolves once a write that started after this call is done (the list as it now stands is on disk). */
+  /**
+   * Resolves once a write that started after this call is done (the list as it now stands is on disk); fails at once
+   * while a write hangs.
+   */
   Future<Void> save() {
+    if (stuck) {
+      wanted = true;
+      return Future.failedFuture(hung());
+    }
     Promise<Void> p = Promise.promise();
     nextWaiters.add(p);
     if (inFlight == null) {
@@ -102,7 +124,24 @@ final class OutageFile {
     // recorded before the handler is attached: a write that is already done runs the handler at once, and the
     // handler's "nothing in flight" must not be overwritten afterwards (that left every later save waiting for ever)
     inFlight = write;
+    long limit = vertx.setTimer(writeLimitMs, t -> {
+      if (inFlight == write && !write.isComplete()) {
+        stuck = true;
+        LOG.error("writing the kept requests to {} has not finished after {} ms (a hung disk?): they are in memory only"
+            + " until it comes back", file, writeLimitMs);
+        IOException e = hung();
+        waiters.forEach(w -> w.tryFail(e));
+        wanted = wanted || !nextWaiters.isEmpty();
+        nextWaiters.forEach(w -> w.tryFail(e));
+        nextWaiters = new ArrayList<>();
+      }
+    });
     write.onComplete(ar -> {
+      vertx.cancelTimer(limit);
+      if (stuck) {
+        stuck = false;
+        LOG.info("the hung write to {} came back ({})", file, ar.succeeded() ? "done" : ar.cause().getMessage());
+      }
       if (ar.failed() && !failing) {
         LOG.error("cannot write the kept requests to {} ({}): they are in memory only until it works again", file,
             ar.cause().getMessage());
@@ -110,12 +149,23 @@ final class OutageFile {
         LOG.info("the kept requests are written to {} again", file);
       }
       failing = ar.failed();
-      waiters.forEach(w -> w.handle(ar));
+      waiters.forEach(w -> {
+        if (ar.succeeded()) {
+          w.tryComplete();
+        } else {
+          w.tryFail(ar.cause());
+        }
+      });
       inFlight = null;
-      if (!nextWaiters.isEmpty()) {
+      if (!nextWaiters.isEmpty() || wanted) {
+        wanted = false;
         writeNext();
       }
     });
+  }
+
+  private IOException hung() {
+    return new IOException("writing " + file + " has not finished after " + writeLimitMs + " ms (a hung disk?)");
   }
 
   private void write(String text) throws IOException {
@@ -125,10 +175,11 @@ final class OutageFile {
     }
     Path dir = file.toAbsolutePath().getParent();
     Files.createDirectories(dir);
-    Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+    // one name: one write at a time, and a new write never starts while one hangs
+    Path tmp = dir.resolve(file.getFileName() + ".tmp");
     try {
-      Files.writeString(tmp, text, StandardCharsets.UTF_8, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING,
-          StandardOpenOption.DSYNC);
+      Files.writeString(tmp, text, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+          StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.DSYNC);
       try {
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       } catch (AtomicMoveNotSupportedException e) {

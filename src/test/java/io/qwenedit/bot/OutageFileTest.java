@@ -108,6 +108,46 @@ class OutageFileTest {
     assertFalse(Files.exists(file));
   }
 
+  @Test
+  void aWriteThatHangsFailsItsSavesInTimeAndTheFileCatchesUpWhenTheDiskAnswers(Vertx vertx) throws Exception {
+    Path file = dir.resolve("outage.jsonl");
+    Path tmp = dir.resolve("outage.jsonl.tmp");
+    // a FIFO where the write goes: opening it for writing blocks in the kernel until someone reads, as a hung disk
+    assertEquals(0, new ProcessBuilder("mkfifo", tmp.toString()).inheritIO().start().waitFor());
+    List<JsonObject> kept = new ArrayList<>(List.of(update(1)));
+    OutageFile f = new OutageFile(vertx, file, () -> new ArrayList<>(kept), java.time.Duration.ofMillis(300));
+    Context ctx = vertx.getOrCreateContext();
+    long t0 = System.nanoTime();
+    Throwable err = Await.failure(onContext(ctx, f::save));
+    assertTrue(err.getMessage().contains("has not finished after 300 ms"), err.getMessage());
+    assertTrue(System.nanoTime() - t0 < 5_000_000_000L, "failed within its limit, not when the disk came back");
+
+    // while it hangs: a save fails at once (no second write is sent after the hung one), and a stop does not wait
+    long t1 = System.nanoTime();
+    Throwable again = Await.failure(onContext(ctx, () -> {
+      kept.add(update(2));
+      return f.save();
+    }));
+    assertTrue(again.getMessage().contains("has not finished"), again.getMessage());
+    assertTrue(System.nanoTime() - t1 < 250_000_000L, "at once");
+    await(onContext(ctx, f::flushed));
+
+    // the disk answers: the hung write completes, then the list as it now stands is written
+    String drained = new String(Files.readAllBytes(tmp), java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(drained.contains("\"update_id\":1"), drained);
+    long deadline = System.currentTimeMillis() + 10_000;
+    List<String> lines = List.of();
+    while (System.currentTimeMillis() < deadline) {
+      if (Files.isRegularFile(file) && (lines = Files.readAllLines(file)).size() == 2) {
+        break;
+      }
+      Thread.sleep(50);
+    }
+    assertEquals(2, lines.size(), "both kept requests on disk once it answers: " + lines);
+    assertEquals(2L, new JsonObject(lines.get(1)).getLong("update_id"));
+    await(onContext(ctx, f::save)); // and saves work again
+  }
+
   /** Runs a call on the one context the file is used from, as the bot does. */
   private static Future<Void> onContext(Context ctx, Supplier<Future<Void>> call) {
     return Future.future(p -> ctx.runOnContext(v -> call.get().onComplete(p)));
