@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,12 +40,12 @@ public final class SupervisorVerticle extends VerticleBase {
    * @param checkInterval how often every child is pinged
    * @param pingTimeout an unanswered ping after this long counts as missed
    * @param missedPings this many missed pings in a row is a stall
-   * @param undeployLimit longest wait for a stalled instance to stop
+   * @param startStopLimit longest wait for an instance to start, and for a stalled one to stop
    * @param maxBackoff longest delay before redeploying a child that keeps failing
    * @param notLiveAfter redeploys of one child within {@code notLiveWindow} after which the process is declared stuck
    * @param blockedThreadLimit an event-loop thread blocked this long makes the process not live
    */
-  public record Options(Duration checkInterval, Duration pingTimeout, int missedPings, Duration undeployLimit,
+  public record Options(Duration checkInterval, Duration pingTimeout, int missedPings, Duration startStopLimit,
                         Duration maxBackoff, int notLiveAfter, Duration notLiveWindow, Duration blockedThreadLimit) {
     public static Options defaults() {
       return new Options(Duration.ofSeconds(1), Duration.ofSeconds(2), 3, Duration.ofSeconds(10), Duration.ofSeconds(30), 5,
@@ -87,7 +88,7 @@ public final class SupervisorVerticle extends VerticleBase {
     watchBlockedThreads();
     Future<Void> chain = Future.succeededFuture();
     for (State s : states.values()) {
-      chain = chain.compose(v -> deploy(s)).mapEmpty();
+      chain = chain.compose(v -> deploy(s, false)).mapEmpty();
       Health.of(vertx).readiness().register("supervisor/" + s.child.name(), 1000, p -> p.complete(status(s)));
     }
     vertx.eventBus().localConsumer(Addresses.SUPERVISOR_STATE, msg -> msg.reply(new JsonObject().put("verticles", describe())));
@@ -113,15 +114,34 @@ public final class SupervisorVerticle extends VerticleBase {
     return s.deploymentId != null && !s.redeploying && s.missed == 0 && s.lastProblem == null ? Status.OK(data) : Status.KO(data);
   }
 
-  private Future<String> deploy(State s) {
+  /**
+   * Deploys a fresh instance of the child. A redeploy ({@code limited}) waits at most the start/stop limit: a start
+   * that never ends would otherwise leave the child "redeploying" for good, never checked or tried again; a start that
+   * ends after the limit was given up on, and is undeployed at once. The first start of the process waits as long as
+   * it takes (a slow host name lookup, say): until it ends the process is not ready, which is visible.
+   */
+  private Future<String> deploy(State s, boolean limited) {
     SupervisedVerticle v = s.child.factory().get();
-    return vertx.deployVerticle(v, new DeploymentOptions()).onSuccess(id -> {
+    long limit = options.startStopLimit().toMillis();
+    Future<String> deployed = vertx.deployVerticle(v, new DeploymentOptions());
+    return (limited ? deployed.timeout(limit, TimeUnit.MILLISECONDS) : deployed).onSuccess(id -> {
       s.deploymentId = id;
       s.startedAt = System.currentTimeMillis();
       s.missed = 0;
       s.lastProblem = NOT_YET_CHECKED; // ready once it has answered a ping
       LOG.info("verticle {} deployed", s.child.name());
-    }).onFailure(err -> LOG.error("verticle {} failed to deploy: {}", s.child.name(), err.getMessage()));
+    }).onFailure(err -> {
+      if (err instanceof TimeoutException) {
+        s.lastProblem = "its start did not finish within " + limit + " ms";
+        LOG.error("verticle {} did not finish starting within {} ms; trying again", s.child.name(), limit);
+        deployed.onSuccess(late -> {
+          LOG.warn("verticle {} finished starting after its limit; that instance is undeployed", s.child.name());
+          vertx.undeploy(late);
+        });
+      } else {
+        LOG.error("verticle {} failed to deploy: {}", s.child.name(), err.getMessage());
+      }
+    });
   }
 
   private void checkAll() {
@@ -188,7 +208,7 @@ public final class SupervisorVerticle extends VerticleBase {
     long backoff = Math.min(options.maxBackoff().toMillis(), recent <= 1 ? 0 : 500L << Math.min(recent - 2, 10));
     undeployBounded(s, reason)
         .compose(v -> backoff == 0 ? Future.succeededFuture() : vertx.timer(backoff, TimeUnit.MILLISECONDS).mapEmpty())
-        .compose(v -> stopping ? Future.succeededFuture() : deploy(s).mapEmpty())
+        .compose(v -> stopping ? Future.succeededFuture() : deploy(s, true).mapEmpty())
         .onComplete(ar -> s.redeploying = false);
   }
 
@@ -208,10 +228,10 @@ public final class SupervisorVerticle extends VerticleBase {
     if (id == null) {
       return Future.succeededFuture();
     }
-    return vertx.undeploy(id).timeout(options.undeployLimit().toMillis(), TimeUnit.MILLISECONDS)
+    return vertx.undeploy(id).timeout(options.startStopLimit().toMillis(), TimeUnit.MILLISECONDS)
         .recover(err -> {
           LOG.warn("verticle {} did not stop within {} ms ({}); carrying on without it (its job leases and GPU locks expire "
-              + "by themselves)", s.child.name(), options.undeployLimit().toMillis(), err.getMessage());
+              + "by themselves)", s.child.name(), options.startStopLimit().toMillis(), err.getMessage());
           return Future.succeededFuture();
         });
   }

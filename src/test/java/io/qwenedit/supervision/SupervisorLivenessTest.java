@@ -144,4 +144,60 @@ class SupervisorLivenessTest {
     assertEquals(1, starts.get());
     assertEquals(0L, stateOf("busy").getLong("redeploys"));
   }
+
+  /** Start 1 makes no progress (so it is redeployed), start 2 never ends until {@code release}, later ones move. */
+  private static final class SlowStarter extends SupervisedVerticle {
+    private final AtomicInteger starts;
+    private final io.vertx.core.Promise<Void> release;
+    private long timer = -1;
+
+    SlowStarter(AtomicInteger starts, io.vertx.core.Promise<Void> release) {
+      super(false);
+      this.starts = starts;
+      this.release = release;
+    }
+
+    @Override
+    public String name() {
+      return "slow";
+    }
+
+    @Override
+    protected long progressDueWithinMs() {
+      return 300;
+    }
+
+    @Override
+    protected Future<?> startService() {
+      int n = starts.incrementAndGet();
+      if (n == 2) {
+        return release.future(); // a start that hangs (a client that never connects, say)
+      }
+      if (n > 2) {
+        timer = vertx.setPeriodic(30, t -> progressed());
+      }
+      return Future.succeededFuture();
+    }
+
+    @Override
+    protected Future<?> stopService() {
+      vertx.cancelTimer(timer);
+      return Future.succeededFuture();
+    }
+  }
+
+  @Test
+  void aStartThatNeverEndsIsGivenUpOnAndTheVerticleIsStartedAgain() {
+    AtomicInteger starts = new AtomicInteger();
+    io.vertx.core.Promise<Void> release = io.vertx.core.Promise.promise();
+    try {
+      start(List.of(new SupervisorVerticle.Child("slow", () -> new SlowStarter(starts, release))), 100);
+      Await.until("the hung second start given up on and a third one made", WAIT, () -> starts.get() >= 3);
+      Await.until("the third instance answers pings", WAIT, () -> "ok".equals(stateOf("slow").getString("status")));
+    } finally {
+      release.tryComplete(); // the hung start ends late: that instance is undeployed, not adopted
+    }
+    Await.until("still one instance running, the third", WAIT, () -> "ok".equals(stateOf("slow").getString("status")));
+    assertEquals(3, starts.get());
+  }
 }
