@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -44,6 +46,8 @@ final class OutageFile {
   private boolean stuck;
   /** A save was asked for while the write hung: write again when it comes back. */
   private boolean wanted;
+  /** The earlier run's file could not be read in time at start: this run never overwrites it. */
+  private boolean unread;
 
   /** {@code current}: the kept updates as they stand, read on the event loop when a write starts. */
   OutageFile(Vertx vertx, Path file, Supplier<Collection<JsonObject>> current) {
@@ -63,9 +67,22 @@ final class OutageFile {
 
   /**
    * The updates kept by an earlier run (empty when none); an unreadable line is skipped. A file that cannot be read
-   * at all is moved aside (never overwritten by this run) and the failure says where.
+   * at all is moved aside (never overwritten by this run) and the failure says where. A read that has not finished
+   * within the write limit (a hung disk) fails, and this run then keeps its requests in memory only: it cannot know
+   * what the file holds, so it never overwrites it.
    */
   Future<List<JsonObject>> load() {
+    return read().timeout(writeLimitMs, TimeUnit.MILLISECONDS).recover(err -> {
+      if (!(err instanceof TimeoutException)) {
+        return Future.failedFuture(err);
+      }
+      unread = true;
+      return Future.failedFuture(new IOException("reading " + file + " has not finished after " + writeLimitMs
+          + " ms (a hung disk?); this run keeps its requests in memory only and leaves the file as it is"));
+    });
+  }
+
+  private Future<List<JsonObject>> read() {
     return vertx.executeBlocking(() -> {
       List<JsonObject> out = new ArrayList<>();
       if (!Files.exists(file)) {
@@ -100,6 +117,10 @@ final class OutageFile {
    * while a write hangs.
    */
   Future<Void> save() {
+    if (unread) {
+      return Future.failedFuture(new IOException("not written: " + file + " could not be read at start, and what it"
+          + " holds is not overwritten"));
+    }
     if (stuck) {
       wanted = true;
       return Future.failedFuture(hung());

@@ -148,6 +148,29 @@ class OutageFileTest {
     await(onContext(ctx, f::save)); // and saves work again
   }
 
+  @Test
+  void aFileWhoseReadHangsAtStartIsNeitherWaitedForNorOverwritten(Vertx vertx) throws Exception {
+    Path file = dir.resolve("outage.jsonl");
+    // a FIFO nobody writes to: opening it for reading blocks in the kernel, as a hung disk
+    assertEquals(0, new ProcessBuilder("mkfifo", file.toString()).inheritIO().start().waitFor());
+    List<JsonObject> kept = new ArrayList<>(List.of(update(1)));
+    OutageFile f = new OutageFile(vertx, file, () -> new ArrayList<>(kept), java.time.Duration.ofMillis(300));
+    Context ctx = vertx.getOrCreateContext();
+    try {
+      long t0 = System.nanoTime();
+      Throwable err = Await.failure(Future.<List<JsonObject>>future(p -> ctx.runOnContext(v -> f.load().onComplete(p))));
+      assertTrue(err.getMessage().contains("has not finished after 300 ms"), err.getMessage());
+      assertTrue(System.nanoTime() - t0 < 5_000_000_000L, "the bot's start is not held");
+      Throwable save = Await.failure(onContext(ctx, f::save));
+      assertTrue(save.getMessage().contains("could not be read at start"), save.getMessage());
+      await(onContext(ctx, f::flushed));
+      assertTrue(Files.exists(file) && !Files.isRegularFile(file), "the earlier file (the FIFO) is left as it is");
+    } finally {
+      // release the hung read: a writer opens the FIFO and closes it, the reader sees the end
+      Files.writeString(file, "");
+    }
+  }
+
   /** Runs a call on the one context the file is used from, as the bot does. */
   private static Future<Void> onContext(Context ctx, Supplier<Future<Void>> call) {
     return Future.future(p -> ctx.runOnContext(v -> call.get().onComplete(p)));
