@@ -62,10 +62,10 @@ public record Job(
     try {
       return fromHash(h, false);
     } catch (PoisonRecordException e) {
-      if (!JobState.DEAD.name().equalsIgnoreCase(h.get("state")) || h.get("id") == null || h.get("id").isBlank()) {
+      if (!JobState.DEAD.name().equalsIgnoreCase(h.get("state"))) {
         throw e;
       }
-      return fromHash(h, true);
+      return fromHash(h, true); // still refuses a record without an id
     }
   }
 

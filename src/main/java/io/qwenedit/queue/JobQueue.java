@@ -342,10 +342,12 @@ public final class JobQueue {
     } catch (RuntimeException e) {
       // not only a PoisonRecordException: whatever a record makes the reading throw, the job is already leased by
       // the script, and failing this call would leave it to expire and come back to the same failure for ever
-      String why = e instanceof Job.PoisonRecordException ? e.getMessage() : e.toString();
+      String why;
       if (e instanceof Job.PoisonRecordException) {
+        why = e.getMessage();
         LOG.warn("job {} has a broken record and goes to the dead-letter set: {}", id, why);
       } else {
+        why = e.toString();
         LOG.error("job {}: reading its record failed unexpectedly (a bug?); it goes to the dead-letter set", id, e);
       }
       poison.add(terminate(id, fence, "dead", "poison_record",
