@@ -17,11 +17,11 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.redis.client.Command;
-import io.vertx.redis.client.Request;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -56,6 +56,16 @@ class CompleteAndClaimTest {
     List<Claimed> jobs = await(q.claim(holder, 1)).jobs();
     assertEquals(1, jobs.size(), "expected one job to claim");
     return jobs.get(0);
+  }
+
+  /** Makes the calls in one event-loop turn (so they travel to Redis together) and returns their results in order. */
+  private static List<Completed> inOneTurn(Vertx vertx, Supplier<List<Future<Completed>>> calls) {
+    Promise<List<Completed>> all = Promise.promise();
+    vertx.runOnContext(v -> {
+      List<Future<Completed>> f = calls.get();
+      Future.all(f).map(cf -> f.stream().map(Future::result).toList()).onComplete(all);
+    });
+    return await(all.future());
   }
 
   private static String hget(JobQueue q, String id, String field) {
@@ -127,10 +137,7 @@ class CompleteAndClaimTest {
     Claimed first = claimOne(q, "w1");
     // ahead of the good job: an id without a record, then a record that cannot be read
     await(q.redis().send(Command.ZADD, q.keys().waiting(), 0, "ghost"));
-    await(q.redis().send(Request.cmd(Command.HSET).arg(q.keys().job("poison1")).arg("id").arg("poison1")
-        .arg("state").arg("queued").arg("prompt").arg("x").arg("input").arg("nothing.png").arg("params")
-        .arg("{not json").arg("seq").arg(1)));
-    await(q.redis().send(Command.ZADD, q.keys().waiting(), 1, "poison1"));
+    BrokenRecords.queueUnreadable(q, "poison1", 1);
     String good = enqueue(q, "fine");
 
     Completed done = await(q.completeAndClaim(a, first.fence(), Images.png(8, 8), null, "w1"));
@@ -153,13 +160,8 @@ class CompleteAndClaimTest {
     List<Claimed> held = await(q.claim("w1", 10)).jobs();
     assertEquals(ids.subList(0, 10), held.stream().map(Claimed::id).toList());
     // all ten completions in one event-loop turn: they go to Redis together, and each gets its own next job
-    Promise<List<Completed>> all = Promise.promise();
-    vertx.runOnContext(v -> {
-      List<Future<Completed>> f = new ArrayList<>();
-      held.forEach(c -> f.add(q.completeAndClaim(c.id(), c.fence(), Images.png(8, 8), null, "w1")));
-      Future.all(f).map(cf -> f.stream().map(Future::result).toList()).onComplete(all);
-    });
-    List<Completed> results = await(all.future());
+    List<Completed> results = inOneTurn(vertx, () -> held.stream()
+        .map(c -> q.completeAndClaim(c.id(), c.fence(), Images.png(8, 8), null, "w1")).toList());
     assertTrue(results.stream().allMatch(r -> r.outcome().accepted()));
     // (the turn's completions may travel as more than one call, on different connections: the calls' order is Redis's)
     assertEquals(new TreeSet<>(ids.subList(10, 20)),
@@ -212,15 +214,10 @@ class CompleteAndClaimTest {
 
     await(q.redis().send(Command.DEL, q.keys().marker())); // as after a waiter took the wake-up
     // three completions in one turn, so in one call: two take a next job (for different holders), one does not
-    Promise<List<Completed>> all = Promise.promise();
-    vertx.runOnContext(v -> {
-      List<Future<Completed>> f = List.of(
-          q.completeAndClaim(held.get(0).id(), held.get(0).fence(), Images.png(8, 8), null, "w1"),
-          q.completeAndClaim(held.get(1).id(), held.get(1).fence(), Images.png(8, 8), null, null),
-          q.completeAndClaim(held.get(2).id(), held.get(2).fence(), Images.png(8, 8), null, "w2"));
-      Future.all(f).map(cf -> f.stream().map(Future::result).toList()).onComplete(all);
-    });
-    List<Completed> r = await(all.future());
+    List<Completed> r = inOneTurn(vertx, () -> List.of(
+        q.completeAndClaim(held.get(0).id(), held.get(0).fence(), Images.png(8, 8), null, "w1"),
+        q.completeAndClaim(held.get(1).id(), held.get(1).fence(), Images.png(8, 8), null, null),
+        q.completeAndClaim(held.get(2).id(), held.get(2).fence(), Images.png(8, 8), null, "w2")));
     assertTrue(r.stream().allMatch(x -> x.outcome().accepted()));
     assertEquals(ids.get(4), r.get(0).next().id(), "past the stale entry and the gone record");
     assertEquals("w1", r.get(0).next().job().holder());

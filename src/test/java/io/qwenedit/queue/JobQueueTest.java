@@ -371,10 +371,7 @@ class JobQueueTest {
   @Test
   void brokenRecordIsDeadLetteredWithItsReasonAndTheConsumerCarriesOn(Vertx vertx) {
     JobQueue q = queue(vertx);
-    String jk = q.keys().job("poison1");
-    await(q.redis().send(Request.cmd(Command.HSET).arg(jk).arg("id").arg("poison1").arg("state").arg("queued")
-        .arg("prompt").arg("x").arg("input").arg("nothing.png").arg("params").arg("{not json").arg("seq").arg(0)));
-    await(q.redis().send(Command.ZADD, q.keys().waiting(), 0, "poison1"));
+    BrokenRecords.queueUnreadable(q, "poison1", 0);
     await(q.redis().send(Command.ZADD, q.keys().waiting(), 1, "ghost")); // an id with no record at all
     String good = await(q.enqueue(edit("fine"))).id();
 
@@ -404,10 +401,7 @@ class JobQueueTest {
   @Test
   void deadLetteredBrokenAndGoneRecordsAreStillShownWithTheirReason(Vertx vertx) {
     JobQueue q = queue(vertx);
-    String jk = q.keys().job("poison2");
-    await(q.redis().send(Request.cmd(Command.HSET).arg(jk).arg("id").arg("poison2").arg("state").arg("queued")
-        .arg("prompt").arg("x").arg("input").arg("nothing.png").arg("params").arg("{not json").arg("seq").arg(0)));
-    await(q.redis().send(Command.ZADD, q.keys().waiting(), 0, "poison2"));
+    BrokenRecords.queueUnreadable(q, "poison2", 0);
     assertInstanceOf(Job.PoisonRecordException.class, failure(q.get("poison2")),
         "a broken record that is not dead yet is still refused as a job");
     await(q.redis().send(Command.ZADD, q.keys().waiting(), 1, "ghost2"));
