@@ -20,8 +20,7 @@ local asking = {} -- {index in out, holder} of the completions that take their s
 for i = 10, #ARGV, 6 do
   local id, fence, ref, image, info = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local jk = a.job_prefix .. id
-  local cur = redis.call('HMGET', jk, 'state', 'fence', 'attempts', 'holder', 'started_at', 'attempt_log', 'input',
-    'error_code', 'gpu')
+  local cur = redis.call('HMGET', jk, 'state', 'fence', 'input', 'error_code')
   if ARGV[i + 5] ~= '' and not (cur[1] == 'succeeded' and cur[2] == fence) then
     asking[#asking + 1] = {#out + 1, ARGV[i + 5]}
   end
@@ -32,11 +31,13 @@ for i = 10, #ARGV, 6 do
     if image ~= '' then -- empty: the caller stored the image in another store
       redis.call('SET', a.img_prefix .. ref, image, 'PX', image_retention)
     end
-    if cur[7] then redis.call('PEXPIRE', a.img_prefix .. cur[7], image_retention) end
-    local log = with_attempt(cur[6], success_entry(cur[3], cur[4], cur[9], cur[5], now))
+    if cur[3] then redis.call('PEXPIRE', a.img_prefix .. cur[3], image_retention) end
+    -- no attempt log entry: the record's own fields are the attempt that succeeded (Job.fromHash shows it as the
+    -- log's last entry), and a log written here would be the first field over 64 bytes of most records, turning the
+    -- hash from Redis's compact encoding into a hash table
     redis.call('HSET', jk, 'state', 'succeeded', 'finished_at', now, 'updated_at', now, 'result', ref,
-      'result_info', info, 'attempt_log', log)
-    if cur[8] then
+      'result_info', info)
+    if cur[4] then
       -- an earlier attempt's error is history now (it stays in the attempt log)
       redis.call('HDEL', jk, 'error_code', 'error_message', 'error_retryable')
     end

@@ -48,13 +48,6 @@ local function with_attempt(raw, e)
   return string.sub(raw, 1, -2) .. ',' .. e .. ']'
 end
 
--- The attempt log entry of a success, as JSON text built without a table walk (the hot path); ended_at is text.
-local function success_entry(attempt, holder, gpu, started_at, ended_at)
-  return '{"attempt":' .. (attempt or 'null') .. ',"holder":' .. cjson.encode(holder or '')
-    .. (gpu and (',"gpu":' .. cjson.encode(gpu)) or '') .. ',"started_at":'
-    .. (started_at or 'null') .. ',"ended_at":' .. ended_at .. ',"outcome":"succeeded"}'
-end
-
 local function log_attempt(jk, entry)
   redis.call('HSET', jk, 'attempt_log', with_attempt(redis.call('HGET', jk, 'attempt_log'), cjson.encode(entry)))
 end

@@ -105,8 +105,30 @@ public record Job(
         f.time("created_at"), f.timeOr("queued_at", "created_at"), f.time("started_at"), f.time("finished_at"),
         f.timeOr("updated_at", "created_at"),
         f.time("lease_until"), f.time("due_at"), f.readyAt(),
-        f.object("progress"), error, h.get("result"), f.object("result_info"), f.array("attempt_log"),
+        f.object("progress"), error, h.get("result"), f.object("result_info"), attemptLog(h, state, f),
         "1".equals(h.get("cancel_requested")), h.get("idem"));
+  }
+
+  /**
+   * Every ended attempt, the success included. The stored log holds the attempts that ended otherwise: a success is
+   * not stored twice, the record's own fields (attempts, holder, gpu, started_at, finished_at) are that attempt, and
+   * it is added here as the last entry (unless the log already ends with it, as records stored before 2026-11-29 do).
+   */
+  private static JsonArray attemptLog(Map<String, String> h, JobState state, Fields f) {
+    JsonArray log = f.array("attempt_log");
+    if (state != JobState.SUCCEEDED) {
+      return log;
+    }
+    JsonObject last = log.isEmpty() ? null : log.getJsonObject(log.size() - 1);
+    if (last != null && "succeeded".equals(last.getString("outcome"))) {
+      return log;
+    }
+    JsonObject success = new JsonObject().put("attempt", f.num("attempts", 0)).put("holder", h.getOrDefault("holder", ""));
+    if (h.get("gpu") != null) {
+      success.put("gpu", h.get("gpu"));
+    }
+    return log.add(success.put("started_at", f.time("started_at")).put("ended_at", f.time("finished_at"))
+        .put("outcome", "succeeded"));
   }
 
   /** Reads typed fields of a record; strict: a bad value is a {@link PoisonRecordException}, lenient: left empty. */

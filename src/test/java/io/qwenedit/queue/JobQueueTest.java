@@ -19,11 +19,13 @@ import io.qwenedit.testing.RedisServerExtension;
 import io.qwenedit.testing.TestQueues;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -300,6 +302,31 @@ class JobQueueTest {
     assertEquals(1, outcomes.size(), "exactly one outcome recorded");
     JsonObject counters = await(q.snapshot(null)).counters();
     assertEquals(1L, counters.getLong("succeeded"));
+  }
+
+  @Test
+  void aSuccessIsStoredOnceAndReadAsTheLastEntryOfTheAttemptLog(Vertx vertx) {
+    JobQueue q = queue(vertx);
+    String id = await(q.enqueue(edit("purple sky"))).id();
+    Claimed c = claimOne(q, "w1");
+    assertTrue(await(q.complete(id, c.fence(), Images.png(16, 16), null)).accepted());
+    assertNull(hget(q, id, "attempt_log"), "the record's own fields are the attempt that succeeded");
+    String encoding = await(q.redis().send(Command.OBJECT, "ENCODING", q.keys().job(id))).toString();
+    assertTrue(List.of("listpack", "ziplist").contains(encoding), "a record of short fields stays compact: " + encoding);
+    Job j = await(q.get(id));
+    assertEquals(1, j.attemptLog().size(), j.attemptLog().encode());
+    JsonObject success = j.attemptLog().getJsonObject(0);
+    assertEquals(1, success.getInteger("attempt"));
+    assertEquals("w1", success.getString("holder"));
+    assertEquals(j.startedAt(), success.getLong("started_at"));
+    assertEquals(j.finishedAt(), success.getLong("ended_at"));
+    assertEquals("succeeded", success.getString("outcome"));
+
+    // a record stored while completions still logged the success themselves shows it once, not twice
+    var stored = new HashMap<>(Job.hash(await(q.redis().send(Command.HGETALL, q.keys().job(id)))));
+    String oldLog = new JsonArray().add(success).encode();
+    stored.put("attempt_log", oldLog);
+    assertEquals(oldLog, Job.fromHash(stored).attemptLog().encode());
   }
 
   @Test
