@@ -38,15 +38,19 @@ public final class QueueBench {
   private static final Buffer TINY_PNG = Buffer.buffer(java.util.Base64.getDecoder().decode(
       "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="));
 
+  /** The jobs' prompt: "bench", or longer with --prompt-chars (a record with a field over 64 bytes, as most real ones). */
+  private static String prompt = "bench";
+
   private QueueBench() {}
 
   public static void main(String[] args) throws Exception {
     Map<String, Integer> opts = Bench.intArgs("bench-queue", args,
-        Map.of("--samples", 1000, "--pickup-warmup", 2000, "--jobs", 30_000, "--concurrency", 16));
+        Map.of("--samples", 1000, "--pickup-warmup", 8000, "--jobs", 30_000, "--concurrency", 16, "--prompt-chars", 5));
     int samples = opts.get("--samples");
     int pickupWarmup = opts.get("--pickup-warmup");
     int jobs = opts.get("--jobs");
     int concurrency = opts.get("--concurrency");
+    prompt = "bench" + ".".repeat(Math.max(0, opts.get("--prompt-chars") - 5));
     String url = System.getenv("REDIS_URL");
     LocalRedisServer own = null;
     if (url == null || url.isBlank()) {
@@ -110,6 +114,7 @@ public final class QueueBench {
           .put("jit_compile_ms_in_pickup", pickup.jitMillis())
           .put("jit_compile_ms_in_throughput", throughputJit)
           .put("concurrency", concurrency)
+          .put("prompt_chars", prompt.length())
           .put("redis_version", version)
           .put("cpus", Runtime.getRuntime().availableProcessors());
       System.out.println(out.encode());
@@ -147,7 +152,7 @@ public final class QueueBench {
         consumerVertx.runOnContext(v -> waitForOne(waiter, heldAt, held, got));
         Thread.sleep(3); // let the waiter park in BZPOPMIN: the queue is idle
         long t0 = System.nanoTime();
-        producer.enqueue(NewJob.of("bench", TINY_PNG)).await(10, TimeUnit.SECONDS);
+        producer.enqueue(NewJob.of(prompt, TINY_PNG)).await(10, TimeUnit.SECONDS);
         if (!got.await(10, TimeUnit.SECONDS)) {
           throw new IllegalStateException("pick-up sample " + i + " never arrived");
         }
@@ -268,7 +273,7 @@ public final class QueueBench {
   private static void produce(JobQueue producer, int total, AtomicInteger sent, AtomicInteger acked, Promise<Void> done) {
     while (sent.get() < total && sent.get() - acked.get() < 64) {
       sent.incrementAndGet();
-      producer.enqueue(NewJob.of("bench", TINY_PNG)).onComplete(ar -> {
+      producer.enqueue(NewJob.of(prompt, TINY_PNG)).onComplete(ar -> {
         if (ar.failed()) {
           done.tryFail(ar.cause());
           return;
