@@ -69,8 +69,9 @@ public final class ComfyKeeperVerticle extends SupervisedVerticle {
 
   @Override
   protected Future<?> stopService() {
-    // The exit watchers cannot be removed: they check this. A stopping worker stops its ComfyUI after this keeper,
-    // and a keeper being replaced leaves the processes to its successor; neither may start one again.
+    // Its exit listeners stay set until a successor sets its own, so they check this: a stopping worker stops its
+    // ComfyUI after this keeper, and a keeper being replaced leaves the processes to its successor; neither may start
+    // one again.
     stopped = true;
     vertx.cancelTimer(rollTimer);
     return Future.succeededFuture();
@@ -98,9 +99,10 @@ public final class ComfyKeeperVerticle extends SupervisedVerticle {
     }, false).onComplete(ar -> rolling = false);
   }
 
+  /** Restarts its ComfyUI whenever the process ends (set once: it stays for the processes started again). */
   private void watchExit(String gpu, ComfyProcess p) {
     Context own = context; // the JDK calls back on a thread of its own: back to this verticle's thread for its maps
-    p.onExit(() -> own.runOnContext(v -> {
+    p.exitListener(() -> own.runOnContext(v -> {
       if (!stopped && !p.alive() && restartingUntil.getOrDefault(gpu, 0L) < System.currentTimeMillis()) {
         restart(gpu, "the ComfyUI process exited");
       }
@@ -141,10 +143,7 @@ public final class ComfyKeeperVerticle extends SupervisedVerticle {
         : vertx.executeBlocking(() -> {
           p.start();
           return null;
-        })).onSuccess(v -> {
-      progressed();
-      watchExit(gpu, p);
-    }).onFailure(err -> {
+        })).onSuccess(v -> progressed()).onFailure(err -> {
       if (stopped) {
         LOG.info("{}: ComfyUI not started again: the keeper stopped meanwhile", gpu);
       } else {

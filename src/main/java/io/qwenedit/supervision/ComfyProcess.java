@@ -26,6 +26,8 @@ public final class ComfyProcess {
   // read without the lock (health details, on an event loop) while killTree may hold it for up to 10 s
   private volatile Process process;
   private volatile int starts;
+  /** Told when a started process ends; one at a time (a keeper replaced by its successor is no longer told). */
+  private volatile Runnable exitListener;
 
   /**
    * @param logDir       where its output goes, {@code comfyui-<gpu>.log}
@@ -92,9 +94,11 @@ public final class ComfyProcess {
     } catch (IOException e) {
       LOG.warn("{}: cannot roll {} over ({}); ComfyUI goes on appending to it", gpuName, logFile, e.getMessage());
     }
-    process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
-        .start();
+    Process started = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile())).start();
+    process = started;
     starts++;
+    started.onExit().thenRun(this::exited); // one hook per process, whoever listens
     LOG.info("{}: started ComfyUI (pid {}, start #{}): {} (output in {})", gpuName, process.pid(), starts, String.join(" ", command), logFile);
   }
 
@@ -112,11 +116,22 @@ public final class ComfyProcess {
     return starts;
   }
 
-  /** Runs {@code onExit} (on a JDK thread) when the current process ends. */
-  public synchronized void onExit(Runnable onExit) {
+  /**
+   * Runs {@code listener} (on a JDK thread) whenever a process it started ends, from now on, in place of the listener
+   * set before; at once too when none is running now (it ended before anyone listened).
+   */
+  public void exitListener(Runnable listener) {
+    exitListener = listener;
     Process p = process;
-    if (p != null) {
-      p.onExit().thenRun(onExit);
+    if (p != null && !p.isAlive()) {
+      listener.run();
+    }
+  }
+
+  private void exited() {
+    Runnable l = exitListener;
+    if (l != null) {
+      l.run();
     }
   }
 
