@@ -35,6 +35,27 @@ final class Bench {
     return out;
   }
 
+  /** A benchmark's body. */
+  interface Body {
+    void run() throws Exception;
+  }
+
+  /**
+   * Runs a benchmark and ends the process when it is done, 0 or, after one line on stderr, 1: a failure in the middle
+   * (or in its clean-up) must not leave the process hanging on the event-loop threads it started.
+   */
+  static void exitWhenDone(String tool, Body body) {
+    int status = 0;
+    try {
+      body.run();
+    } catch (Throwable t) {
+      System.err.println(tool + ": failed: " + t);
+      status = 1;
+    }
+    System.out.flush();
+    System.exit(status);
+  }
+
   private static void usage(String tool, String message) {
     System.err.println(tool + ": " + message);
     System.exit(2);

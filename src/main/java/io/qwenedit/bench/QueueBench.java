@@ -38,19 +38,27 @@ public final class QueueBench {
   private static final Buffer TINY_PNG = Buffer.buffer(java.util.Base64.getDecoder().decode(
       "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="));
 
-  /** The jobs' prompt: "bench", or longer with --prompt-chars (a record with a field over 64 bytes, as most real ones). */
+  /**
+   * The jobs' prompt: "bench", or as long as --prompt-chars says (over 64, a record with a field over 64 bytes, as most
+   * real ones are).
+   */
   private static String prompt = "bench";
 
   private QueueBench() {}
 
-  public static void main(String[] args) throws Exception {
+  public static void main(String[] args) {
+    Bench.exitWhenDone("bench-queue", () -> run(args));
+  }
+
+  private static void run(String[] args) throws Exception {
     Map<String, Integer> opts = Bench.intArgs("bench-queue", args,
         Map.of("--samples", 1000, "--pickup-warmup", 8000, "--jobs", 30_000, "--concurrency", 16, "--prompt-chars", 5));
     int samples = opts.get("--samples");
     int pickupWarmup = opts.get("--pickup-warmup");
     int jobs = opts.get("--jobs");
     int concurrency = opts.get("--concurrency");
-    prompt = "bench" + ".".repeat(Math.max(0, opts.get("--prompt-chars") - 5));
+    int promptChars = opts.get("--prompt-chars");
+    prompt = promptChars <= 5 ? "bench".substring(0, promptChars) : "bench" + ".".repeat(promptChars - 5);
     String url = System.getenv("REDIS_URL");
     LocalRedisServer own = null;
     if (url == null || url.isBlank()) {
@@ -63,6 +71,14 @@ public final class QueueBench {
     m.put("QWENEDIT_PREFIX", "qwenedit-bench:");
     m.put("REDIS_POOL_SIZE", "4");
     Config cfg = Config.from(Settings.layered(List.of(m), List.of("bench")));
+    if (promptChars > cfg.queue().maxPromptChars()) {
+      if (own != null) {
+        own.close();
+      }
+      System.err.println("bench-queue: --prompt-chars " + promptChars + " is over the queue's limit of "
+          + cfg.queue().maxPromptChars() + " characters (MAX_PROMPT_CHARS); the jobs would be refused");
+      System.exit(2);
+    }
     Vertx producerVertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setPreferNativeTransport(true));
     Vertx consumerVertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setPreferNativeTransport(true));
     RedisCommands producerRedis = new RedisCommands(producerVertx, cfg.redis(), "bench-producer");

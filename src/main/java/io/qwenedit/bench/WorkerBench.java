@@ -41,7 +41,11 @@ import javax.imageio.ImageIO;
 public final class WorkerBench {
   private WorkerBench() {}
 
-  public static void main(String[] args) throws Exception {
+  public static void main(String[] args) {
+    Bench.exitWhenDone("bench-worker", () -> run(args));
+  }
+
+  private static void run(String[] args) throws Exception {
     Map<String, Integer> opts = Bench.intArgs("bench-worker", args, Map.of("--jobs", 100, "--step-ms", 20, "--warmup", 200));
     int jobs = opts.get("--jobs");
     int stepMs = opts.get("--step-ms");

@@ -112,15 +112,15 @@ public record Job(
   /**
    * Every ended attempt, the success included. The stored log holds the attempts that ended otherwise: a success is
    * not stored twice, the record's own fields (attempts, holder, gpu, started_at, finished_at) are that attempt, and
-   * it is added here as the last entry (unless the log already ends with it, as records stored before 2026-11-29 do).
+   * it is added here as the last entry (unless the log already ends with it, as records completed by earlier versions do).
    */
   private static JsonArray attemptLog(Map<String, String> h, JobState state, Fields f) {
     JsonArray log = f.array("attempt_log");
     if (state != JobState.SUCCEEDED) {
       return log;
     }
-    JsonObject last = log.isEmpty() ? null : log.getJsonObject(log.size() - 1);
-    if (last != null && "succeeded".equals(last.getString("outcome"))) {
+    if (!log.isEmpty() && log.getValue(log.size() - 1) instanceof JsonObject last
+        && "succeeded".equals(last.getValue("outcome"))) {
       return log;
     }
     JsonObject success = new JsonObject().put("attempt", f.num("attempts", 0)).put("holder", h.getOrDefault("holder", ""));

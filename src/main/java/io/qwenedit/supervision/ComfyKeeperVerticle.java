@@ -30,6 +30,7 @@ public final class ComfyKeeperVerticle extends SupervisedVerticle {
   private final Map<String, Long> unhealthySince = new HashMap<>();
   private final Map<String, Integer> recentRestarts = new HashMap<>();
   private final Map<String, Long> restartingUntil = new HashMap<>();
+  private final Map<String, Runnable> exitListeners = new HashMap<>();
   private boolean stopped;
   private long rollTimer = -1;
   private boolean rolling;
@@ -69,10 +70,10 @@ public final class ComfyKeeperVerticle extends SupervisedVerticle {
 
   @Override
   protected Future<?> stopService() {
-    // Its exit listeners stay set until a successor sets its own, so they check this: a stopping worker stops its
-    // ComfyUI after this keeper, and a keeper being replaced leaves the processes to its successor; neither may start
-    // one again.
+    // A stopping worker stops its ComfyUI after this keeper, and a keeper being replaced leaves the processes to its
+    // successor: neither may start one again (a listener already running checks this).
     stopped = true;
+    exitListeners.forEach((gpu, l) -> processes.get(gpu).removeExitListener(l));
     vertx.cancelTimer(rollTimer);
     return Future.succeededFuture();
   }
@@ -99,14 +100,19 @@ public final class ComfyKeeperVerticle extends SupervisedVerticle {
     }, false).onComplete(ar -> rolling = false);
   }
 
-  /** Restarts its ComfyUI whenever the process ends (set once: it stays for the processes started again). */
+  /**
+   * Restarts its ComfyUI whenever the process ends (added once: it hears the processes started again too; removed
+   * when this keeper stops, so keepers deployed one after the other leave nothing behind).
+   */
   private void watchExit(String gpu, ComfyProcess p) {
     Context own = context; // the JDK calls back on a thread of its own: back to this verticle's thread for its maps
-    p.exitListener(() -> own.runOnContext(v -> {
+    Runnable listener = () -> own.runOnContext(v -> {
       if (!stopped && !p.alive() && restartingUntil.getOrDefault(gpu, 0L) < System.currentTimeMillis()) {
         restart(gpu, "the ComfyUI process exited");
       }
-    }));
+    });
+    exitListeners.put(gpu, listener);
+    p.addExitListener(listener);
   }
 
   private void onHealth(JsonObject h) {

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,8 +27,8 @@ public final class ComfyProcess {
   // read without the lock (health details, on an event loop) while killTree may hold it for up to 10 s
   private volatile Process process;
   private volatile int starts;
-  /** Told when a started process ends; one at a time (a keeper replaced by its successor is no longer told). */
-  private volatile Runnable exitListener;
+  /** Told when a started process ends: each keeper adds its own at start and removes it at stop. */
+  private final List<Runnable> exitListeners = new CopyOnWriteArrayList<>();
 
   /**
    * @param logDir       where its output goes, {@code comfyui-<gpu>.log}
@@ -117,22 +118,25 @@ public final class ComfyProcess {
   }
 
   /**
-   * Runs {@code listener} (on a JDK thread) whenever a process it started ends, from now on, in place of the listener
-   * set before; at once too when none is running now (it ended before anyone listened).
+   * Runs {@code listener} (on a JDK thread) whenever a process this object started ends, until it is removed; and
+   * at once, on the calling thread, when a process was started and has ended already (nobody may have heard it). A
+   * process that ends while the listener is being added may be told to it twice.
    */
-  public void exitListener(Runnable listener) {
-    exitListener = listener;
+  public void addExitListener(Runnable listener) {
+    exitListeners.add(listener);
     Process p = process;
     if (p != null && !p.isAlive()) {
       listener.run();
     }
   }
 
+  /** Stops telling {@code listener} (a keeper that stops; its successor adds its own). */
+  public void removeExitListener(Runnable listener) {
+    exitListeners.remove(listener);
+  }
+
   private void exited() {
-    Runnable l = exitListener;
-    if (l != null) {
-      l.run();
-    }
+    exitListeners.forEach(Runnable::run);
   }
 
   /**
