@@ -7,20 +7,32 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A loopback TCP proxy the test controls. {@link #freezeExisting()} makes every open connection go silent — bytes
  * are read and dropped in both directions, nothing is closed, no FIN, no RST — the way a NAT or firewall that lost
- * its state behaves. New connections made afterwards are forwarded normally.
+ * its state behaves. New connections made afterwards are forwarded normally. {@link #delayToServer(long)} holds what
+ * clients send for a while before passing it on, in order (a slow network or a slow server, as the client sees it).
  */
 public final class TcpProxy implements AutoCloseable {
   private final ServerSocket server;
   private final int targetPort;
   private final List<Link> links = new CopyOnWriteArrayList<>();
   private volatile boolean closed;
+  private volatile long toServerDelayMs;
+  /** Passes delayed bytes on in the order they were read (one delay for all: deadlines come in order). */
+  private final ScheduledExecutorService delayed = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "tcp-proxy-delay");
+    t.setDaemon(true);
+    return t;
+  });
 
   private static final class Link {
     final Socket client;
@@ -54,6 +66,11 @@ public final class TcpProxy implements AutoCloseable {
     links.forEach(l -> l.frozen.set(true));
   }
 
+  /** From now on, bytes from clients reach the server {@code ms} after they were sent (0: at once again). */
+  public void delayToServer(long ms) {
+    toServerDelayMs = ms;
+  }
+
   public int openLinks() {
     return (int) links.stream().filter(l -> !l.client.isClosed()).count();
   }
@@ -66,8 +83,8 @@ public final class TcpProxy implements AutoCloseable {
         upstream.connect(new InetSocketAddress("127.0.0.1", targetPort), 2000);
         Link link = new Link(client, upstream);
         links.add(link);
-        pump(link, client, upstream, "c2s");
-        pump(link, upstream, client, "s2c");
+        pump(link, client, upstream, "c2s", true);
+        pump(link, upstream, client, "s2c", false);
       } catch (IOException e) {
         if (closed) {
           return;
@@ -76,13 +93,20 @@ public final class TcpProxy implements AutoCloseable {
     }
   }
 
-  private void pump(Link link, Socket from, Socket to, String dir) {
+  private void pump(Link link, Socket from, Socket to, String dir, boolean toServer) {
     Thread t = new Thread(() -> {
       byte[] buf = new byte[16384];
       try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
         int n;
         while ((n = in.read(buf)) >= 0) {
-          if (!link.frozen.get()) {
+          long delay = toServer ? toServerDelayMs : 0;
+          if (link.frozen.get()) {
+            continue;
+          }
+          if (delay > 0) {
+            byte[] chunk = Arrays.copyOf(buf, n);
+            delayed.schedule(() -> write(link, out, chunk), delay, TimeUnit.MILLISECONDS);
+          } else {
             out.write(buf, 0, n);
             out.flush();
           }
@@ -100,6 +124,19 @@ public final class TcpProxy implements AutoCloseable {
     t.start();
   }
 
+  private static void write(Link link, OutputStream out, byte[] chunk) {
+    if (link.frozen.get()) {
+      return;
+    }
+    try {
+      out.write(chunk);
+      out.flush();
+    } catch (IOException e) {
+      closeQuietly(link.client);
+      closeQuietly(link.upstream);
+    }
+  }
+
   private static void closeQuietly(Socket s) {
     try {
       s.close();
@@ -111,6 +148,7 @@ public final class TcpProxy implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    delayed.shutdownNow();
     try {
       server.close();
     } catch (IOException ignored) {
