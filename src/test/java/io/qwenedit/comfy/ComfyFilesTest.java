@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.List;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -79,5 +80,44 @@ class ComfyFilesTest {
     assertEquals(1, s.removed());
     assertFalse(Files.exists(old));
     assertTrue(Files.exists(a.resolve("input/qwenedit")), "not ours to remove");
+  }
+
+  @Test
+  void aFileThatCannotBeRemovedIsReportedAndTheOthersAreStillSwept() throws Exception {
+    Path a = dir.resolve("comfy");
+    Path stuck = file(a.resolve("input/qwenedit/stuck.png"), 10, Duration.ofHours(2));
+    Path old = file(a.resolve("output/qwenedit/job_00001_.png"), 10, Duration.ofHours(2));
+    // Root may remove any file of a writable folder: as root the file is made immutable (chattr +i), otherwise its
+    // folder is made read-only. Undone after, so the temporary directory can be removed.
+    boolean root = "root".equals(System.getProperty("user.name"));
+    Path folder = stuck.getParent();
+    if (root) {
+      // (a file system or container that refuses it cannot stage this case: said in the report as a skip)
+      Assumptions.assumeTrue(chattr("+i", stuck), "chattr +i refused here: no way to make a file root cannot remove");
+    } else {
+      Files.setPosixFilePermissions(folder, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
+    }
+    try {
+      ComfyFiles.Sweep s = ComfyFiles.sweep(List.of(a), ComfyFiles.SUBFOLDER, MAX_AGE, NOW);
+      assertEquals(1, s.removed(), "the other folder is still swept");
+      assertFalse(Files.exists(old));
+      assertTrue(Files.exists(stuck));
+      assertEquals(1, s.problems().size(), s.problems().toString());
+      assertTrue(s.problems().get(0).contains("stuck.png"), "the problem names the file: " + s.problems());
+    } finally {
+      if (root) {
+        chattr("-i", stuck);
+      } else {
+        Files.setPosixFilePermissions(folder, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+      }
+    }
+  }
+
+  private static boolean chattr(String flag, Path file) throws InterruptedException {
+    try {
+      return new ProcessBuilder("chattr", flag, file.toString()).inheritIO().start().waitFor() == 0;
+    } catch (java.io.IOException e) {
+      return false; // no chattr here
+    }
   }
 }
