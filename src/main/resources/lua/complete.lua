@@ -33,8 +33,8 @@ for i = 10, #ARGV, 6 do
     end
     if cur[3] then redis.call('PEXPIRE', a.img_prefix .. cur[3], image_retention) end
     -- no attempt log entry: the record's own fields are the attempt that succeeded (Job.fromHash shows it as the
-    -- log's last entry), and a log written here would be the first field over 64 bytes of most records, turning the
-    -- hash from Redis's compact encoding into a hash table
+    -- log's last entry), and a log written here would be the first field over 64 bytes of a record whose fields are
+    -- all short, turning that hash from Redis's compact encoding into a hash table
     redis.call('HSET', jk, 'state', 'succeeded', 'finished_at', now, 'updated_at', now, 'result', ref,
       'result_info', info)
     if cur[4] then
@@ -51,7 +51,7 @@ for i = 10, #ARGV, 6 do
 end
 if succeeded > 0 then incr_stat(k.stats, 'succeeded', succeeded) end
 if #asking > 0 then
-  local t = now_ms()
+  local t = now and tonumber(now) or now_ms() -- the completions' time, when they took one
   promote_due(k.delayed, k.wait, a.job_prefix, t)
   -- one pop for all of them; an entry that gives nothing (stale, or a missing record) is replaced by the next in line
   local popped = redis.call('ZPOPMIN', k.wait, #asking)
