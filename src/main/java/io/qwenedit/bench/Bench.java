@@ -56,7 +56,8 @@ final class Bench {
     System.exit(status);
   }
 
-  private static void usage(String tool, String message) {
+  /** Ends the run with one line that says what is wrong (exit status 2). */
+  static void usage(String tool, String message) {
     System.err.println(tool + ": " + message);
     System.exit(2);
   }

@@ -75,9 +75,8 @@ public final class QueueBench {
       if (own != null) {
         own.close();
       }
-      System.err.println("bench-queue: --prompt-chars " + promptChars + " is over the queue's limit of "
+      Bench.usage("bench-queue", "--prompt-chars " + promptChars + " is over the queue's limit of "
           + cfg.queue().maxPromptChars() + " characters (MAX_PROMPT_CHARS); the jobs would be refused");
-      System.exit(2);
     }
     Vertx producerVertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setPreferNativeTransport(true));
     Vertx consumerVertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setPreferNativeTransport(true));
